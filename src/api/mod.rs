@@ -1,0 +1,10 @@
+//! The scheduled-jobs HTTP API and nothing else: the wire model, the typed client, auth and
+//! the regional endpoint table.
+
+pub mod auth;
+pub mod client;
+pub mod model;
+pub mod regions;
+
+pub use client::{ApiError, Client, ClientConfig};
+pub use model::{JobStatus, ListJobsPage, ListJobsRequest, ScheduleTask};

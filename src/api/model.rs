@@ -1,0 +1,332 @@
+//! The wire model of `GET /v3/{project_id}/scheduled-jobs`: the request's parameters and the
+//! response's `ScheduleTask` objects.
+//!
+//! The model is deliberately forgiving: enumerations are open (the API's own documents disagree
+//! on job names and statuses), times come in any `+hhmm` offset or empty, and every object keeps
+//! its exact received text so fields the API adds later are never lost.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::time;
+
+/// The statuses the API documents. The API may send others; they are kept as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    Running,
+    Completed,
+    Failed,
+    Pending,
+    Unauthorized,
+    Canceled,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 6] = [
+        JobStatus::Running,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::Pending,
+        JobStatus::Unauthorized,
+        JobStatus::Canceled,
+    ];
+
+    /// The exact text the API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Running => "Running",
+            JobStatus::Completed => "Completed",
+            JobStatus::Failed => "Failed",
+            JobStatus::Pending => "Pending",
+            JobStatus::Unauthorized => "Unauthorized",
+            JobStatus::Canceled => "Canceled",
+        }
+    }
+
+    /// Case-insensitive lookup, so users may type `failed`.
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// Whether a job in this status may still change (it has not reached a final state).
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Running | JobStatus::Pending | JobStatus::Unauthorized
+        )
+    }
+
+    /// The valid names, for error messages.
+    pub fn names() -> String {
+        Self::ALL.map(|s| s.as_str()).join(", ")
+    }
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The `X-Language` header's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    EnUs,
+    ZhCn,
+}
+
+impl Language {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::EnUs => "en-us",
+            Language::ZhCn => "zh-cn",
+        }
+    }
+}
+
+/// Every parameter of the list call. `offset` and `limit` are always sent: the API's documents
+/// disagree on their defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListJobsRequest {
+    pub offset: u64,
+    pub limit: u32,
+    pub status: Option<String>,
+    pub start_time: Option<DateTime<Utc>>,
+    pub end_time: Option<DateTime<Utc>>,
+    pub job_id: Option<String>,
+    pub job_name: Option<String>,
+    pub instance_id: Option<String>,
+    pub language: Option<Language>,
+}
+
+impl ListJobsRequest {
+    /// The query pairs in the API's form, times as `yyyy-mm-ddThh:mm:ss+0000`. Percent-encoding
+    /// (the `+` must become `%2B`) is left to the URL builder.
+    pub fn query_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![
+            ("offset", self.offset.to_string()),
+            ("limit", self.limit.to_string()),
+        ];
+        let optional = [
+            ("status", self.status.clone()),
+            ("start_time", self.start_time.map(time::to_api)),
+            ("end_time", self.end_time.map(time::to_api)),
+            ("job_id", self.job_id.clone()),
+            ("job_name", self.job_name.clone()),
+            ("instance_id", self.instance_id.clone()),
+        ];
+        pairs.extend(
+            optional
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k, v))),
+        );
+        pairs
+    }
+}
+
+/// One page of the list call. `total_count` counts every match, not the page.
+#[derive(Debug, Clone)]
+pub struct ListJobsPage {
+    pub schedules: Vec<ScheduleTask>,
+    pub total_count: u64,
+}
+
+#[derive(Deserialize)]
+struct WirePage<'a> {
+    #[serde(borrow, default)]
+    schedules: Option<Vec<&'a RawValue>>,
+    #[serde(default)]
+    total_count: Option<u64>,
+}
+
+impl ListJobsPage {
+    /// Parses a 200 body. Each object keeps its exact text in `raw`.
+    pub fn from_json(body: &str) -> Result<ListJobsPage, String> {
+        let wire: WirePage = serde_json::from_str(body).map_err(|e| e.to_string())?;
+        let schedules = wire
+            .schedules
+            .unwrap_or_default()
+            .into_iter()
+            .map(ScheduleTask::from_raw)
+            .collect::<Result<Vec<_>, _>>()?;
+        let total_count = wire
+            .total_count
+            .ok_or_else(|| "the response has no total_count".to_string())?;
+        Ok(ListJobsPage {
+            schedules,
+            total_count,
+        })
+    }
+}
+
+/// One scheduled job as the API sends it. String fields are kept as sent (numbers are read as
+/// text rather than rejected); times stay in the API's text until [`ScheduleTask::times`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ScheduleTask {
+    #[serde(deserialize_with = "required_text")]
+    pub job_id: String,
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub project_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub instance_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub instance_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub instance_status: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub job_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub job_status: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub datastore_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub create_time: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub start_time: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub end_time: Option<String>,
+    /// An object in the documents; any JSON is kept. `null` and absence are both `None`.
+    #[serde(default)]
+    pub target_config: Option<Value>,
+    /// The object exactly as received.
+    #[serde(skip)]
+    pub raw: String,
+}
+
+/// A job's three times, normalised to UTC. `None` when the API sent none (or unreadable text,
+/// which `raw` still holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JobTimes {
+    pub create_time: Option<DateTime<Utc>>,
+    pub start_time: Option<DateTime<Utc>>,
+    pub end_time: Option<DateTime<Utc>>,
+}
+
+impl ScheduleTask {
+    /// Parses one object of `schedules`, keeping its exact text.
+    pub fn from_raw(raw: &RawValue) -> Result<ScheduleTask, String> {
+        let mut task: ScheduleTask = serde_json::from_str(raw.get())
+            .map_err(|e| format!("a job object could not be read ({e}): {}", raw.get()))?;
+        task.raw = raw.get().to_string();
+        Ok(task)
+    }
+
+    /// The times in UTC. Unreadable times are `None` here and stay in `raw`: a record is never
+    /// rejected for a field the archiver cannot read.
+    pub fn times(&self) -> JobTimes {
+        let read = |t: &Option<String>| t.as_deref().and_then(|s| time::parse_api(s).ok().flatten());
+        JobTimes {
+            create_time: read(&self.create_time),
+            start_time: read(&self.start_time),
+            end_time: read(&self.end_time),
+        }
+    }
+
+    /// The status, if it is one the API documents.
+    pub fn status(&self) -> Option<JobStatus> {
+        self.job_status.as_deref().and_then(JobStatus::parse)
+    }
+}
+
+fn required_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match lenient_text(d)? {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ => Err(serde::de::Error::custom("job_id is missing or empty")),
+    }
+}
+
+/// Reads a string field that may also arrive as null, a number or a boolean.
+fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        other @ (Value::Number(_) | Value::Bool(_)) => Some(other.to_string()),
+        other => Some(other.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_example_and_keeps_raw() {
+        let body = r#"{
+  "schedules" : [ {
+    "job_id" : "56d3c1138dcf4f1da73b0170700c78d0",
+    "instance_id" : "79bc540dd4d6432784894a981fdfacfcin07",
+    "instance_name" : "gauss-f821",
+    "instance_status" : "BUILD",
+    "project_id" : "053f533ead80d5102f0cc012e8d468a4",
+    "job_name" : "UpgradeGaussDBforMySQLDatabaseVersion",
+    "create_time" : "2018-08-06T10:41:14+0800",
+    "start_time" : "",
+    "job_status" : "Completed",
+    "datastore_type" : "gaussdb-mysql",
+    "target_config" : { "flavor" : "gaussdb.mysql.xlarge.arm.4", "mem" : "16", "cpu" : "4" },
+    "proxy_id" : "p1",
+    "future_field" : {"nested": [1, 2]}
+  } ],
+  "total_count" : 1
+}"#;
+        let page = ListJobsPage::from_json(body).unwrap();
+        assert_eq!(page.total_count, 1);
+        let job = &page.schedules[0];
+        assert_eq!(job.job_id, "56d3c1138dcf4f1da73b0170700c78d0");
+        assert_eq!(job.instance_status.as_deref(), Some("BUILD"));
+        assert_eq!(job.start_time.as_deref(), Some(""));
+        assert_eq!(job.end_time, None);
+        assert!(job.raw.contains("\"future_field\" : {\"nested\": [1, 2]}"));
+        assert!(job.raw.starts_with('{') && job.raw.ends_with('}'));
+        let times = job.times();
+        assert_eq!(
+            times.create_time,
+            time::from_store("2018-08-06T02:41:14Z")
+        );
+        assert_eq!(times.start_time, None);
+        assert_eq!(job.status(), Some(JobStatus::Completed));
+    }
+
+    #[test]
+    fn tolerates_unknown_values_and_odd_types() {
+        let body = r#"{"schedules":[{"job_id":"a","job_status":"Paused","job_name":7,
+            "start_time":null,"target_config":null}],"total_count":"x"}"#;
+        assert!(ListJobsPage::from_json(body).is_err(), "total_count must be a number");
+        let body = r#"{"schedules":[{"job_id":"a","job_status":"Paused","job_name":7,
+            "start_time":null,"target_config":null}],"total_count":1}"#;
+        let page = ListJobsPage::from_json(body).unwrap();
+        let job = &page.schedules[0];
+        assert_eq!(job.job_status.as_deref(), Some("Paused"));
+        assert_eq!(job.status(), None);
+        assert_eq!(job.job_name.as_deref(), Some("7"));
+        assert_eq!(job.target_config, None);
+    }
+
+    #[test]
+    fn a_job_without_id_is_an_error() {
+        let body = r#"{"schedules":[{"job_status":"Running"}],"total_count":1}"#;
+        let err = ListJobsPage::from_json(body).unwrap_err();
+        assert!(err.contains("job_id"), "{err}");
+    }
+
+    #[test]
+    fn query_pairs_send_offset_and_limit_always() {
+        let req = ListJobsRequest {
+            offset: 0,
+            limit: 100,
+            start_time: time::from_store("2024-03-01T00:00:00Z"),
+            status: Some("Failed".into()),
+            ..Default::default()
+        };
+        let pairs = req.query_pairs();
+        assert_eq!(pairs[0], ("offset", "0".to_string()));
+        assert_eq!(pairs[1], ("limit", "100".to_string()));
+        assert!(pairs.contains(&("start_time", "2024-03-01T00:00:00+0000".to_string())));
+        assert!(pairs.contains(&("status", "Failed".to_string())));
+    }
+}

@@ -1,0 +1,1 @@
+//! The regional endpoint table.

@@ -1,0 +1,238 @@
+//! The command line: every command and flag, with the help text in doc comments.
+//!
+//! Values that need the clock (`--since 30d`) are kept as text here and read by the command
+//! that uses them, so `now` is taken once per run.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Archive the scheduled jobs of GaussDB(for MySQL) / TaurusDB into SQLite, and answer
+/// questions about them offline.
+#[derive(Debug, Parser)]
+#[command(name = "gaussjobs", version, propagate_version = true)]
+pub struct Cli {
+    /// The archive file [default: gaussjobs.db; for demo, gaussjobs-demo.db].
+    #[arg(long, global = true, env = "GAUSSJOBS_DB")]
+    pub db: Option<PathBuf>,
+
+    /// More log output on stderr (-v: info, -vv: debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// The archive path: `--db`, else `GAUSSJOBS_DB`, else the command's default file name.
+    pub fn db_path(&self) -> PathBuf {
+        self.db.clone().unwrap_or_else(|| match self.command {
+            Command::Demo(_) => PathBuf::from("gaussjobs-demo.db"),
+            _ => PathBuf::from("gaussjobs.db"),
+        })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch new and changed jobs from the API into the archive.
+    ///
+    /// The first run starts at --since; later runs continue where the archive left off and
+    /// re-read the last --lookback so late jobs are caught.
+    ///
+    /// Example: GAUSSJOBS_TOKEN=... gaussjobs sync --region cn-north-4 --project-id 0123...
+    Sync(SyncArgs),
+    /// Answer questions from the archive, offline.
+    Query(QueryArgs),
+    /// Serve a fake scheduled-jobs API on loopback, for trying the tool and for tests.
+    Simulate(SimulateArgs),
+    /// Start a simulator, sync it into gaussjobs-demo.db here, and show a few answers.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Region whose endpoint to use, e.g. cn-north-4.
+    #[arg(long, required_unless_present = "endpoint")]
+    pub region: Option<String>,
+
+    /// API endpoint URL; overrides --region (e.g. https://gaussdb.cn-north-4.myhuaweicloud.com).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+
+    /// Project ID (32 letters and digits).
+    #[arg(long, env = "HUAWEICLOUD_SDK_PROJECT_ID")]
+    pub project_id: String,
+
+    /// Read the IAM token from this file (instead of GAUSSJOBS_TOKEN).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+
+    /// Where the first sync starts (create time): 2024-03-01, 2024-03-01T00:00:00Z, 30d, ...
+    /// Later syncs continue from the archive's state; an earlier --since backfills.
+    #[arg(long)]
+    pub since: Option<String>,
+
+    /// Where to stop (create time); default now.
+    #[arg(long)]
+    pub until: Option<String>,
+
+    /// Length of one fetch window of create time.
+    #[arg(long, default_value = "1d")]
+    pub window: String,
+
+    /// How much of the newest archived time to read again, for late and boundary jobs.
+    #[arg(long, default_value = "6h")]
+    pub lookback: String,
+
+    /// Jobs per request, 1..100.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub page_size: u32,
+
+    /// Windows fetched at the same time.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
+
+    /// Most requests per second to the endpoint.
+    #[arg(long, default_value_t = 10.0)]
+    pub max_rps: f64,
+
+    /// Only jobs in this status.
+    #[arg(long)]
+    pub status: Option<String>,
+
+    /// Only jobs of this type (exact job_name).
+    #[arg(long)]
+    pub job_name: Option<String>,
+
+    /// Only jobs of this instance.
+    #[arg(long)]
+    pub instance_id: Option<String>,
+
+    /// Language of the API's messages.
+    #[arg(long, value_enum, default_value_t = LanguageArg::EnUs)]
+    pub language: LanguageArg,
+
+    /// Seconds to wait for one response before retrying.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LanguageArg {
+    #[value(name = "en-us")]
+    EnUs,
+    #[value(name = "zh-cn")]
+    ZhCn,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    #[command(subcommand)]
+    pub command: QueryCommand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Ndjson,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueryCommand {
+    /// List jobs, newest first.
+    ///
+    /// Example: gaussjobs query jobs --status Failed --since 7d
+    Jobs(JobsArgs),
+    /// One job and every version of it the archive has seen.
+    ///
+    /// Example: gaussjobs query job 56d3c1138dcf4f1da73b0170700c78d0
+    Job {
+        /// The job's job_id.
+        job_id: String,
+    },
+    /// Run read-only SQL against the archive.
+    ///
+    /// Example: gaussjobs query sql "SELECT job_name, count(*) FROM jobs GROUP BY 1"
+    Sql {
+        /// One SELECT (or other read-only) statement.
+        sql: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// Only jobs in this status (repeatable): Running, Completed, Failed, Pending,
+    /// Unauthorized, Canceled.
+    #[arg(long)]
+    pub status: Vec<String>,
+
+    /// Only jobs of this type (exact job_name).
+    #[arg(long)]
+    pub job_name: Option<String>,
+
+    /// Only jobs of this instance, by instance_id or instance_name.
+    #[arg(long)]
+    pub instance: Option<String>,
+
+    /// Created at or after this time (2024-03-01, RFC 3339, or an age like 7d).
+    #[arg(long)]
+    pub since: Option<String>,
+
+    /// Created before this time.
+    #[arg(long)]
+    pub until: Option<String>,
+
+    /// Most rows to show.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+
+    /// Jobs to generate.
+    #[arg(long, default_value_t = 2_500)]
+    pub jobs: usize,
+
+    /// Days of history the jobs are spread over, ending now.
+    #[arg(long, default_value_t = 60)]
+    pub days: u32,
+
+    /// Seed for the generated jobs: the same seed gives the same jobs.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// The token the fake accepts in X-Auth-Token.
+    #[arg(long, default_value = "demo-token")]
+    pub token: String,
+
+    /// The project the fake serves.
+    #[arg(long, default_value = crate::simulate::DEFAULT_PROJECT_ID)]
+    pub project_id: String,
+
+    /// Delay added to every response, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Jobs the demo's simulator holds.
+    #[arg(long, default_value_t = 2_500)]
+    pub jobs: usize,
+}

@@ -1,0 +1,3 @@
+//! stub
+pub struct JobRecord;
+pub struct PageCounts;

@@ -1,0 +1,70 @@
+//! The SQLite archive and nothing else: opening (pragmas, migrations, the sync lock), job
+//! upserts with their history, the sync state and the run ledger. No other module writes SQL
+//! that changes data.
+
+mod jobs;
+mod lock;
+mod open;
+mod runs;
+mod state;
+
+use std::path::PathBuf;
+
+pub use jobs::{JobRecord, PageCounts};
+pub use lock::SyncLock;
+pub use open::{open_read_only, Store, SCHEMA_VERSION};
+pub use runs::{RunFinish, RunStart};
+pub use state::{Coverage, Scope, ScopeKey};
+
+/// The failures callers act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path} is not an SQLite database; it was left untouched")]
+    NotSqlite { path: PathBuf },
+    #[error("{path} is an SQLite database but not a gaussjobs archive; it was left untouched")]
+    NotAnArchive { path: PathBuf },
+    #[error("{path} was written by a newer gaussjobs (schema {found}, this one knows {known})")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("no archive at {path}")]
+    Missing { path: PathBuf },
+    #[error("another sync holds {path}: {holder}")]
+    Locked { path: PathBuf, holder: String },
+    #[error("archive {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("lock file {path}: {source}")]
+    LockIo {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StoreError::NotSqlite { .. } | StoreError::NotAnArchive { .. } => {
+                Some("pass --db with a new file name or an existing gaussjobs archive".into())
+            }
+            StoreError::TooNew { .. } => Some("upgrade gaussjobs to read this archive".into()),
+            StoreError::Missing { .. } => {
+                Some("run `gaussjobs sync` first, or pass --db with the archive's path".into())
+            }
+            StoreError::Locked { .. } => Some(
+                "this is normal when cron runs overlap; the next run continues where it stopped"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) type Result<T> = std::result::Result<T, StoreError>;

@@ -1,0 +1,242 @@
+//! Opening the archive: refusing files that are not ours without touching them, pragmas, and
+//! the numbered migrations in `migrations/`.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::{Result, StoreError};
+
+/// `PRAGMA application_id` of a gaussjobs archive ("GJOB"), so other SQLite files are refused.
+const APPLICATION_ID: i64 = 0x474a_4f42;
+
+/// The migrations, applied in order; `PRAGMA user_version` is the number applied.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a writer waits for another connection's transaction before giving up. Queries run
+/// beside a sync, and WAL lets them; this only covers two writers meeting.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A read-write archive.
+pub struct Store {
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
+}
+
+impl Store {
+    /// Opens or creates the archive at `path` and brings its schema up to date. A file that is
+    /// not SQLite, or SQLite that is not a gaussjobs archive, is refused and left as it was.
+    pub fn open(path: &Path) -> Result<Store> {
+        check_header(path)?;
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(sqlite)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+        check_identity(&conn, path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sqlite)?;
+        // NORMAL is durable at every checkpoint and never corrupts in WAL mode; a power cut
+        // may lose the last transactions, which the next sync fetches again.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sqlite)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sqlite)?;
+        migrate(&mut conn).map_err(sqlite)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The file this store writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, for read-only checks in tests and the demo.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Opens an existing archive for reading only: no migrations, no writes, no journal changes.
+pub fn open_read_only(path: &Path) -> Result<Connection> {
+    if !path.exists() {
+        return Err(StoreError::Missing {
+            path: path.to_path_buf(),
+        });
+    }
+    check_header(path)?;
+    let sqlite = |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sqlite)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+    conn.pragma_update(None, "query_only", "ON").map_err(sqlite)?;
+    check_identity(&conn, path)?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(sqlite)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if version < 1 {
+        return Err(StoreError::Missing {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(conn)
+}
+
+/// Refuses a non-empty file that does not start with SQLite's header, before SQLite sees it.
+fn check_header(path: &Path) -> Result<()> {
+    let mut header = [0u8; 16];
+    let read = match File::open(path) {
+        Ok(mut f) => read_up_to(&mut f, &mut header),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(StoreError::LockIo {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    match read {
+        Ok(0) => Ok(()),
+        Ok(n) if n == header.len() && &header == b"SQLite format 3\0" => Ok(()),
+        Ok(_) => Err(StoreError::NotSqlite {
+            path: path.to_path_buf(),
+        }),
+        Err(source) => Err(StoreError::LockIo {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn read_up_to(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match f.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// Refuses an SQLite file that holds someone else's tables.
+fn check_identity(conn: &Connection, path: &Path) -> Result<()> {
+    let sqlite = |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let app_id: i64 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(sqlite)?;
+    if app_id == APPLICATION_ID {
+        return Ok(());
+    }
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    if app_id != 0 || tables > 0 {
+        return Err(StoreError::NotAnArchive {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Applies the migrations this file has not seen, each in its own transaction with the
+/// version bump, so a crash leaves the file at a whole version.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (index, (_name, sql)) in MIGRATIONS.iter().enumerate() {
+        let version = index as i64 + 1;
+        if version <= current {
+            continue;
+        }
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_migrates_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let mode: String = store
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        drop(store);
+        Store::open(&path).unwrap();
+        open_read_only(&path).unwrap();
+    }
+
+    #[test]
+    fn refuses_other_files_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, b"hello, this is not a database at all").unwrap();
+        assert!(matches!(
+            Store::open(&text),
+            Err(StoreError::NotSqlite { .. })
+        ));
+        assert_eq!(std::fs::read(&text).unwrap(), b"hello, this is not a database at all");
+
+        let other = dir.path().join("other.db");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        let before = std::fs::read(&other).unwrap();
+        assert!(matches!(
+            Store::open(&other),
+            Err(StoreError::NotAnArchive { .. })
+        ));
+        assert_eq!(std::fs::read(&other).unwrap(), before);
+    }
+
+    #[test]
+    fn read_only_needs_an_archive() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            open_read_only(&dir.path().join("none.db")),
+            Err(StoreError::Missing { .. })
+        ));
+    }
+}

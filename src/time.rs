@@ -1,0 +1,168 @@
+//! Times: the user's forms (`--since`), the API's `+hhmm` form, and the archive's UTC text.
+//!
+//! Everything inside the program is `DateTime<Utc>`; text only exists at the edges.
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+
+/// The archive's time form: UTC with a `Z`, second precision. SQLite's date functions read it
+/// and it sorts as text.
+pub fn to_store(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Reads a time written by [`to_store`] (or any RFC 3339 time).
+pub fn from_store(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The API's request form, `yyyy-mm-ddThh:mm:ss+0000`. The `+` must be percent-encoded in a
+/// query string, which the URL builder does.
+pub fn to_api(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S+0000").to_string()
+}
+
+/// Formats a time in the API's form at a given offset, as the real service does (`+0800`).
+pub fn to_api_at(t: DateTime<Utc>, offset: FixedOffset) -> String {
+    t.with_timezone(&offset)
+        .format("%Y-%m-%dT%H:%M:%S%z")
+        .to_string()
+}
+
+/// Parses a time as the API sends it. The documented form is `2018-08-06T10:41:14+0000`; RFC
+/// 3339 (`+08:00`, `Z`) and fractional seconds are accepted too, and a time without an offset is
+/// taken as UTC. Empty text is "no time"; `Err` means text that is no time at all.
+pub fn parse_api(s: &str) -> Result<Option<DateTime<Utc>>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z"] {
+        if let Ok(t) = DateTime::parse_from_str(s, fmt) {
+            return Ok(Some(t.with_timezone(&Utc)));
+        }
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Ok(Some(t.and_utc()));
+        }
+    }
+    Err(format!("unrecognised time {s:?}"))
+}
+
+/// Parses a time the user typed: RFC 3339 (`2024-03-01T00:00:00Z`), the API's form
+/// (`2024-03-01T08:00:00+0800`), a date (`2024-03-01`, midnight UTC) or an age before `now`
+/// (`30d`, `12h`, `1week`).
+pub fn parse_user_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    if s.contains('T') || s.contains(':') {
+        return match parse_api(s) {
+            Ok(Some(t)) => Ok(t),
+            _ => Err(format!(
+                "{s:?} is not a time; use RFC 3339 (2024-03-01T00:00:00Z), the API's form \
+                 (2024-03-01T08:00:00+0800), a date (2024-03-01) or an age (30d, 12h)"
+            )),
+        };
+    }
+    match humantime::parse_duration(s) {
+        Ok(age) => {
+            let age = Duration::from_std(age).map_err(|_| format!("age {s:?} is too large"))?;
+            now.checked_sub_signed(age)
+                .ok_or_else(|| format!("age {s:?} reaches before the calendar"))
+        }
+        Err(_) => Err(format!(
+            "{s:?} is not a time; use RFC 3339 (2024-03-01T00:00:00Z), the API's form \
+             (2024-03-01T08:00:00+0800), a date (2024-03-01) or an age (30d, 12h)"
+        )),
+    }
+}
+
+/// Parses a duration the user typed (`1d`, `6h`, `90m`), refusing zero.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim()).map_err(|e| {
+        format!("{s:?} is not a duration ({e}); write it like 1d, 6h or 30m")
+    })?;
+    let d = Duration::from_std(d).map_err(|_| format!("duration {s:?} is too large"))?;
+    Ok(d)
+}
+
+/// Current time truncated to whole seconds, the API's precision.
+pub fn now_secs() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp(now.timestamp(), 0).expect("now is representable")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        from_store(s).unwrap()
+    }
+
+    #[test]
+    fn api_times_in_any_offset_become_utc() {
+        assert_eq!(
+            parse_api("2018-08-06T10:41:14+0800").unwrap(),
+            Some(utc("2018-08-06T02:41:14Z"))
+        );
+        assert_eq!(
+            parse_api("2018-08-06T10:41:14-0530").unwrap(),
+            Some(utc("2018-08-06T16:11:14Z"))
+        );
+        assert_eq!(
+            parse_api("2018-08-06T10:41:14Z").unwrap(),
+            Some(utc("2018-08-06T10:41:14Z"))
+        );
+        assert_eq!(
+            parse_api("2018-08-06T10:41:14.250+00:00").unwrap(),
+            Some(utc("2018-08-06T10:41:14.250Z"))
+        );
+        assert_eq!(parse_api("").unwrap(), None);
+        assert!(parse_api("yesterday").is_err());
+    }
+
+    #[test]
+    fn api_request_form_is_utc_with_plus_offset() {
+        let t = utc("2024-03-01T00:00:00Z");
+        assert_eq!(to_api(t), "2024-03-01T00:00:00+0000");
+        let cst = FixedOffset::east_opt(8 * 3600).unwrap();
+        assert_eq!(to_api_at(t, cst), "2024-03-01T08:00:00+0800");
+        assert_eq!(to_store(t), "2024-03-01T00:00:00Z");
+    }
+
+    #[test]
+    fn user_times_in_every_documented_form() {
+        let now = utc("2024-03-31T12:00:00Z");
+        let want = utc("2024-03-01T00:00:00Z");
+        assert_eq!(parse_user_time("2024-03-01T00:00:00Z", now).unwrap(), want);
+        assert_eq!(parse_user_time("2024-03-01T08:00:00+0800", now).unwrap(), want);
+        assert_eq!(parse_user_time("2024-03-01T08:00:00+08:00", now).unwrap(), want);
+        assert_eq!(parse_user_time("2024-03-01", now).unwrap(), want);
+        assert_eq!(
+            parse_user_time("30d", now).unwrap(),
+            utc("2024-03-01T12:00:00Z")
+        );
+        assert_eq!(
+            parse_user_time("12h", now).unwrap(),
+            utc("2024-03-31T00:00:00Z")
+        );
+        let err = parse_user_time("last tuesday", now).unwrap_err();
+        assert!(err.contains("RFC 3339"), "{err}");
+        assert!(parse_user_time("2024-13-01", now).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1d").unwrap(), Duration::days(1));
+        assert_eq!(parse_duration("6h").unwrap(), Duration::hours(6));
+        assert!(parse_duration("soon").is_err());
+    }
+}
