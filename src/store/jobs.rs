@@ -1,3 +1,386 @@
-//! stub
-pub struct JobRecord;
-pub struct PageCounts;
+//! Job upserts: the newest state in `jobs`, and a `job_history` row for every version that
+//! differs from the one before.
+//!
+//! Two versions differ when their normalised content differs: the same job sent once in
+//! `+0800` and once in `+0000` is one version, so an API that changes its offset does not
+//! flood the history.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::api::ScheduleTask;
+use crate::time;
+
+/// One job, normalised for the archive: times in UTC text, target_config as JSON text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRecord {
+    pub job_id: String,
+    pub project_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub instance_name: Option<String>,
+    pub instance_status: Option<String>,
+    pub job_name: Option<String>,
+    pub job_status: Option<String>,
+    pub datastore_type: Option<String>,
+    pub create_time: Option<String>,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    pub target_config: Option<String>,
+    pub raw: String,
+    pub content_hash: String,
+}
+
+/// The columns compared between versions, in schema order. `raw` is last: a difference only
+/// there means a field the columns do not hold has changed.
+const VERSIONED_COLUMNS: [&str; 12] = [
+    "project_id",
+    "instance_id",
+    "instance_name",
+    "instance_status",
+    "job_name",
+    "job_status",
+    "datastore_type",
+    "create_time",
+    "start_time",
+    "end_time",
+    "target_config",
+    "raw",
+];
+
+impl JobRecord {
+    /// Normalises a job as the API sent it. `project_id` fills in a record that lacks its own.
+    pub fn from_task(task: &ScheduleTask, project_id: &str) -> JobRecord {
+        let times = task.times();
+        let target_config = task
+            .target_config
+            .as_ref()
+            .filter(|v| !v.is_null())
+            .map(|v| v.to_string());
+        let project_id = task
+            .project_id
+            .clone()
+            .filter(|p| !p.is_empty())
+            .or_else(|| Some(project_id.to_string()));
+        JobRecord {
+            job_id: task.job_id.clone(),
+            project_id,
+            instance_id: task.instance_id.clone(),
+            instance_name: task.instance_name.clone(),
+            instance_status: task.instance_status.clone(),
+            job_name: task.job_name.clone(),
+            job_status: task.job_status.clone(),
+            datastore_type: task.datastore_type.clone(),
+            create_time: times.create_time.map(time::to_store),
+            start_time: times.start_time.map(time::to_store),
+            end_time: times.end_time.map(time::to_store),
+            target_config,
+            raw: task.raw.clone(),
+            content_hash: content_hash(&task.raw),
+        }
+    }
+
+    fn column(&self, name: &str) -> Option<&str> {
+        match name {
+            "project_id" => self.project_id.as_deref(),
+            "instance_id" => self.instance_id.as_deref(),
+            "instance_name" => self.instance_name.as_deref(),
+            "instance_status" => self.instance_status.as_deref(),
+            "job_name" => self.job_name.as_deref(),
+            "job_status" => self.job_status.as_deref(),
+            "datastore_type" => self.datastore_type.as_deref(),
+            "create_time" => self.create_time.as_deref(),
+            "start_time" => self.start_time.as_deref(),
+            "end_time" => self.end_time.as_deref(),
+            "target_config" => self.target_config.as_deref(),
+            "raw" => Some(&self.raw),
+            _ => None,
+        }
+    }
+}
+
+/// What a batch of upserts did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageCounts {
+    /// Jobs the archive did not hold.
+    pub new: u64,
+    /// Jobs whose content differs from the archived version (a history row each).
+    pub changed: u64,
+    /// Jobs seen again with nothing changed.
+    pub unchanged: u64,
+    /// Jobs this run had already seen (overlapping windows); not counted above.
+    pub repeated: u64,
+}
+
+impl PageCounts {
+    pub fn add(&mut self, other: PageCounts) {
+        self.new += other.new;
+        self.changed += other.changed;
+        self.unchanged += other.unchanged;
+        self.repeated += other.repeated;
+    }
+}
+
+/// A fingerprint of a job's content: the received object with its times normalised to UTC
+/// (empty, null and absent alike) and its keys sorted, hashed.
+pub fn content_hash(raw: &str) -> String {
+    let canonical = match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(mut map)) => {
+            for key in ["create_time", "start_time", "end_time"] {
+                let utc = map
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .and_then(|s| time::parse_api(s).ok().flatten())
+                    .map(|t| Value::String(time::to_store(t)));
+                match utc {
+                    Some(v) => {
+                        map.insert(key.to_string(), v);
+                    }
+                    None if map.get(key).is_none_or(is_empty_time) => {
+                        map.shift_remove(key);
+                    }
+                    None => {}
+                }
+            }
+            let mut out = String::new();
+            write_canonical(&Value::Object(map), &mut out);
+            out
+        }
+        _ => raw.to_string(),
+    };
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+fn is_empty_time(v: &Value) -> bool {
+    v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty())
+}
+
+/// JSON with object keys sorted at every level, so key order never makes two versions.
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "{}:", Value::String(k.clone()));
+                write_canonical(&map[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+/// What the archive holds for one job, enough to tell whether a sighting is new.
+struct Archived {
+    content_hash: String,
+    version: i64,
+    last_run_id: Option<i64>,
+    columns: Vec<Option<String>>,
+}
+
+/// Upserts `jobs` seen by run `run_id` at `seen_at`, inside the caller's transaction.
+pub(crate) fn upsert_jobs(
+    tx: &Transaction<'_>,
+    run_id: i64,
+    seen_at: DateTime<Utc>,
+    jobs: &[JobRecord],
+) -> rusqlite::Result<PageCounts> {
+    let seen_at = time::to_store(seen_at);
+    let mut counts = PageCounts::default();
+    let select_sql = format!(
+        "SELECT content_hash, version, last_run_id, {} FROM jobs WHERE job_id = ?1",
+        VERSIONED_COLUMNS.join(", ")
+    );
+    let mut select = tx.prepare_cached(&select_sql)?;
+    for job in jobs {
+        let archived = select
+            .query_row([&job.job_id], |r| {
+                let mut columns = Vec::with_capacity(VERSIONED_COLUMNS.len());
+                for i in 0..VERSIONED_COLUMNS.len() {
+                    columns.push(r.get::<_, Option<String>>(3 + i)?);
+                }
+                Ok(Archived {
+                    content_hash: r.get(0)?,
+                    version: r.get(1)?,
+                    last_run_id: r.get(2)?,
+                    columns,
+                })
+            })
+            .optional()?;
+        match archived {
+            None => {
+                insert_job(tx, job, run_id, &seen_at)?;
+                insert_history(tx, job, 1, run_id, &seen_at, None)?;
+                counts.new += 1;
+            }
+            Some(old) if old.content_hash == job.content_hash => {
+                // Same content: remember the sighting and the newest text, no new version.
+                tx.prepare_cached(
+                    "UPDATE jobs SET raw = ?2, last_seen_at = ?3, last_run_id = ?4
+                     WHERE job_id = ?1",
+                )?
+                .execute(params![job.job_id, job.raw, seen_at, run_id])?;
+                if old.last_run_id == Some(run_id) {
+                    counts.repeated += 1;
+                } else {
+                    counts.unchanged += 1;
+                }
+            }
+            Some(old) => {
+                let changed: Vec<&str> = VERSIONED_COLUMNS
+                    .iter()
+                    .zip(&old.columns)
+                    .filter(|(name, old)| job.column(name) != old.as_deref())
+                    .map(|(name, _)| *name)
+                    .collect();
+                let version = old.version + 1;
+                update_job(tx, job, version, run_id, &seen_at)?;
+                let changed = serde_json::to_string(&changed).expect("names serialise");
+                insert_history(tx, job, version, run_id, &seen_at, Some(&changed))?;
+                counts.changed += 1;
+            }
+        }
+    }
+    Ok(counts)
+}
+
+fn insert_job(
+    tx: &Transaction<'_>,
+    job: &JobRecord,
+    run_id: i64,
+    seen_at: &str,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
+            job_name, job_status, datastore_type, create_time, start_time, end_time,
+            target_config, raw, content_hash, version, first_seen_at, last_seen_at, last_run_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15, ?15, ?16)",
+    )?
+    .execute(params![
+        job.job_id,
+        job.project_id,
+        job.instance_id,
+        job.instance_name,
+        job.instance_status,
+        job.job_name,
+        job.job_status,
+        job.datastore_type,
+        job.create_time,
+        job.start_time,
+        job.end_time,
+        job.target_config,
+        job.raw,
+        job.content_hash,
+        seen_at,
+        run_id,
+    ])?;
+    Ok(())
+}
+
+fn update_job(
+    tx: &Transaction<'_>,
+    job: &JobRecord,
+    version: i64,
+    run_id: i64,
+    seen_at: &str,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE jobs SET project_id = ?2, instance_id = ?3, instance_name = ?4,
+            instance_status = ?5, job_name = ?6, job_status = ?7, datastore_type = ?8,
+            create_time = ?9, start_time = ?10, end_time = ?11, target_config = ?12, raw = ?13,
+            content_hash = ?14, version = ?15, last_seen_at = ?16, last_run_id = ?17
+         WHERE job_id = ?1",
+    )?
+    .execute(params![
+        job.job_id,
+        job.project_id,
+        job.instance_id,
+        job.instance_name,
+        job.instance_status,
+        job.job_name,
+        job.job_status,
+        job.datastore_type,
+        job.create_time,
+        job.start_time,
+        job.end_time,
+        job.target_config,
+        job.raw,
+        job.content_hash,
+        version,
+        seen_at,
+        run_id,
+    ])?;
+    Ok(())
+}
+
+fn insert_history(
+    tx: &Transaction<'_>,
+    job: &JobRecord,
+    version: i64,
+    run_id: i64,
+    seen_at: &str,
+    changed: Option<&str>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO job_history (job_id, version, observed_at, run_id, changed, project_id,
+            instance_id, instance_name, instance_status, job_name, job_status, datastore_type,
+            create_time, start_time, end_time, target_config, raw)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    )?
+    .execute(params![
+        job.job_id,
+        version,
+        seen_at,
+        run_id,
+        changed,
+        job.project_id,
+        job.instance_id,
+        job.instance_name,
+        job.instance_status,
+        job.job_name,
+        job.job_status,
+        job.datastore_type,
+        job.create_time,
+        job.start_time,
+        job.end_time,
+        job.target_config,
+        job.raw,
+    ])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_ignores_offset_form_and_key_order() {
+        let a = r#"{"job_id":"1","create_time":"2024-03-01T08:00:00+0800","start_time":"","t":{"a":1,"b":2}}"#;
+        let b = r#"{"t":{"b":2,"a":1},"create_time":"2024-03-01T00:00:00+0000","job_id":"1"}"#;
+        assert_eq!(content_hash(a), content_hash(b));
+        let c = r#"{"t":{"b":2,"a":1},"create_time":"2024-03-01T00:00:01+0000","job_id":"1"}"#;
+        assert_ne!(content_hash(a), content_hash(c));
+        let d = r#"{"job_id":"1","create_time":"2024-03-01T08:00:00+0800","new_field":1,"t":{"a":1,"b":2}}"#;
+        assert_ne!(content_hash(a), content_hash(d));
+    }
+}

@@ -1,2 +1,108 @@
-//! stub
-pub struct SyncLock;
+//! The sync lock: one sync per archive at a time.
+//!
+//! An OS file lock on `<archive>.lock` beside the archive: the kernel releases it when the
+//! holder exits, however it dies, so a killed run never blocks the next one. The file's text
+//! names the holder for the message the second run prints.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::{Result, StoreError};
+use crate::time;
+
+/// Held while a sync runs; released on drop (or by the kernel if the process dies).
+#[derive(Debug)]
+pub struct SyncLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl SyncLock {
+    /// Takes the lock of the archive at `db` without waiting. When another process holds it,
+    /// the error names that holder (pid, host, since when).
+    pub fn acquire(db: &Path) -> Result<SyncLock> {
+        let path = lock_path(db);
+        let io = |source| StoreError::LockIo {
+            path: path.clone(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                return Err(StoreError::Locked {
+                    path: db.to_path_buf(),
+                    holder: if holder.is_empty() {
+                        "a process that has not written its name yet".into()
+                    } else {
+                        holder.to_string()
+                    },
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(io(e)),
+        }
+        let holder = format!(
+            "pid {} on {} since {}",
+            std::process::id(),
+            hostname(),
+            time::to_store(time::now_secs())
+        );
+        file.set_len(0).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        file.write_all(holder.as_bytes()).map_err(io)?;
+        file.flush().map_err(io)?;
+        Ok(SyncLock { _file: file, path })
+    }
+
+    /// The lock file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// `<archive>.lock`, beside the archive.
+pub fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// This machine's name, for the holder line; "unknown host" when it cannot be read.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown host".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_holder_is_refused_with_the_first_ones_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a.db");
+        let first = SyncLock::acquire(&db).unwrap();
+        match SyncLock::acquire(&db) {
+            Err(StoreError::Locked { holder, .. }) => {
+                assert!(holder.contains(&format!("pid {}", std::process::id())), "{holder}");
+            }
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        drop(first);
+        SyncLock::acquire(&db).unwrap();
+    }
+}
