@@ -5,9 +5,11 @@
 //! `simulate` fakes the API for tests, benchmarks and the demo.
 
 pub mod api;
+pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod exit;
+pub mod logging;
 pub mod query;
 pub mod simulate;
 pub mod store;

@@ -1,1 +1,26 @@
-fn main() {}
+//! The `gaussjobs` binary: parse, set up logging, run, map the error to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use gaussjobs::cli::Cli;
+use gaussjobs::{app, exit, logging};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    match runtime.block_on(app::run(cli)) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(err) => {
+            exit::report(&err, &mut std::io::stderr());
+            ExitCode::from(exit::code_for(&err))
+        }
+    }
+}

@@ -1,11 +1,323 @@
-//! The typed client.
-#[derive(Debug, thiserror::Error)]
-#[error("api")]
-pub struct ApiError;
-impl ApiError {
-    pub fn hint(&self) -> Option<String> {
-        None
+//! The typed client: one call, `list_jobs`, with rate limiting, retries and error bodies turned
+//! into errors that show the HTTP status, the API's code and its message.
+
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::RETRY_AFTER;
+use reqwest::StatusCode;
+use serde::Deserialize;
+use url::Url;
+
+use super::auth::Credential;
+use super::model::{Language, ListJobsPage, ListJobsRequest};
+
+/// Everything the client needs to reach one project at one endpoint.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The service endpoint, e.g. `https://gaussdb.cn-north-4.myhuaweicloud.com`.
+    pub endpoint: Url,
+    pub project_id: String,
+    pub credential: Credential,
+    pub language: Language,
+    /// Time allowed for one response, connection included.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Requests per second at most; shared by every call made through this client.
+    pub max_rps: f64,
+    pub retry: RetryPolicy,
+}
+
+/// How failed calls are retried: exponential backoff with jitter.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Retries of 429, 5xx, unreadable bodies and timeouts.
+    pub max_retries: usize,
+    /// Retries when the endpoint cannot be reached at all: few, so a wrong endpoint is
+    /// reported within seconds.
+    pub max_connect_retries: usize,
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+    /// The longest `Retry-After` honoured.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 6,
+            max_connect_retries: 2,
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(20),
+            max_retry_after: Duration::from_secs(60),
+        }
     }
 }
-pub struct Client;
-pub struct ClientConfig;
+
+/// A failed call.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The API answered with an error status. `code` and `message` come from its body.
+    #[error("{}", http_message(*status, code.as_deref(), message.as_deref()))]
+    Http {
+        status: u16,
+        code: Option<String>,
+        message: Option<String>,
+        retry_after: Option<Duration>,
+    },
+    #[error("cannot reach {endpoint}: {detail}")]
+    Unreachable { endpoint: String, detail: String },
+    #[error("no answer from {endpoint} within {seconds}s")]
+    Timeout { endpoint: String, seconds: u64 },
+    #[error("the API's answer could not be read: {detail}")]
+    Malformed { detail: String },
+    #[error("invalid endpoint {endpoint:?}: {detail}")]
+    InvalidEndpoint { endpoint: String, detail: String },
+}
+
+fn http_message(status: u16, code: Option<&str>, message: Option<&str>) -> String {
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    match (code, message) {
+        (Some(code), Some(msg)) => format!("the API refused the request: HTTP {status} {code}: {msg}"),
+        (Some(code), None) => format!("the API refused the request: HTTP {status} {code}"),
+        (None, Some(msg)) => format!("the API refused the request: HTTP {status}: {msg}"),
+        (None, None) => format!("the API refused the request: HTTP {status} {reason}"),
+    }
+}
+
+impl ApiError {
+    /// Whether another attempt may succeed (429, 5xx, timeouts, unreadable answers).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Http { status, .. } => *status == 429 || *status >= 500,
+            ApiError::Timeout { .. } | ApiError::Malformed { .. } | ApiError::Unreachable { .. } => {
+                true
+            }
+            ApiError::InvalidEndpoint { .. } => false,
+        }
+    }
+
+    /// The API's error code, e.g. `APIGW.0301`.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Http { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ApiError::Http { status: 401, .. } => Some(
+                "the credentials were refused: check GAUSSJOBS_TOKEN or --token-file (a token lives 24 h)"
+                    .into(),
+            ),
+            ApiError::Http { status: 403, .. } => Some(
+                "the credentials are not allowed for this project: check --project-id and the token's scope"
+                    .into(),
+            ),
+            ApiError::Http { status: 404, .. } => {
+                Some("check --endpoint or --region and --project-id".into())
+            }
+            ApiError::Http { status: 429, .. } => {
+                Some("the API is rate limited: lower --max-rps or --concurrency".into())
+            }
+            ApiError::Unreachable { .. } | ApiError::Timeout { .. } => Some(
+                "check --endpoint or --region, the network and any proxy; nothing archived was lost"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The error body shapes: service errors use `error_msg`, the gateway `error_message`.
+#[derive(Deserialize)]
+struct ErrorBody {
+    error_code: Option<String>,
+    error_msg: Option<String>,
+    error_message: Option<String>,
+}
+
+/// The client. Cheap to share behind an `Arc`; counts every HTTP attempt it makes.
+pub struct Client {
+    http: reqwest::Client,
+    config: ClientConfig,
+    url: Url,
+    limiter: DefaultDirectRateLimiter,
+    requests: AtomicU64,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Client, ApiError> {
+        let invalid = |detail: String| ApiError::InvalidEndpoint {
+            endpoint: config.endpoint.to_string(),
+            detail,
+        };
+        if !matches!(config.endpoint.scheme(), "http" | "https") {
+            return Err(invalid("the scheme must be http or https".into()));
+        }
+        let mut url = config.endpoint.clone();
+        url.path_segments_mut()
+            .map_err(|_| invalid("it cannot hold a path".into()))?
+            .pop_if_empty()
+            .extend(["v3", &config.project_id, "scheduled-jobs"]);
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(concat!("gaussjobs/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| invalid(e.to_string()))?;
+        // Evenly spaced requests: a burst of one keeps every one-second window under the
+        // gateway's per-user limit.
+        let period = Duration::from_secs_f64(1.0 / config.max_rps.max(0.01));
+        let quota = Quota::with_period(period)
+            .expect("period is positive")
+            .allow_burst(NonZeroU32::MIN);
+        Ok(Client {
+            http,
+            url,
+            limiter: RateLimiter::direct(quota),
+            requests: AtomicU64::new(0),
+            config,
+        })
+    }
+
+    /// HTTP attempts made so far, retries included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The endpoint this client calls.
+    pub fn endpoint(&self) -> &Url {
+        &self.config.endpoint
+    }
+
+    /// Lists one page of scheduled jobs, retrying what is worth retrying.
+    pub async fn list_jobs(&self, request: &ListJobsRequest) -> Result<ListJobsPage, ApiError> {
+        let policy = self.config.retry;
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(policy.min_delay)
+            .with_max_delay(policy.max_delay)
+            .with_max_times(policy.max_retries)
+            .with_jitter();
+        let mut connect_failures = 0usize;
+        (|| self.list_jobs_once(request))
+            .retry(backoff)
+            .when(|e: &ApiError| {
+                if matches!(e, ApiError::Unreachable { .. }) {
+                    connect_failures += 1;
+                    return connect_failures <= policy.max_connect_retries;
+                }
+                e.is_retryable()
+            })
+            .adjust(|e: &ApiError, delay| match (e, delay) {
+                // The server knows best how long to wait; the cap keeps a hostile value from
+                // stalling cron for hours.
+                (ApiError::Http { retry_after: Some(after), .. }, Some(_)) => {
+                    Some((*after).min(policy.max_retry_after))
+                }
+                (_, delay) => delay,
+            })
+            .notify(|e: &ApiError, delay| {
+                tracing::info!("retrying in {:.1}s after: {e}", delay.as_secs_f64());
+            })
+            .await
+    }
+
+    /// One HTTP attempt.
+    async fn list_jobs_once(&self, request: &ListJobsRequest) -> Result<ListJobsPage, ApiError> {
+        self.limiter.until_ready().await;
+        let mut url = self.url.clone();
+        // The URL builder percent-encodes every value, so the `+` of `+0000` goes out as
+        // `%2B`; a bare `+` would reach the server as a space.
+        url.query_pairs_mut()
+            .extend_pairs(request.query_pairs());
+        let language = request.language.unwrap_or(self.config.language);
+        let builder = self
+            .http
+            .get(url)
+            .header("X-Language", language.as_str())
+            .header("Accept", "application/json");
+        let builder = self.config.credential.apply(builder);
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(offset = request.offset, limit = request.limit, "GET scheduled-jobs");
+        let response = builder.send().await.map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.text().await.map_err(|e| self.transport_error(e))?;
+        if !status.is_success() {
+            let parsed: Option<ErrorBody> = serde_json::from_str(&body).ok();
+            let (code, message) = match parsed {
+                Some(b) => (b.error_code, b.error_msg.or(b.error_message)),
+                None => (None, None),
+            };
+            return Err(ApiError::Http {
+                status: status.as_u16(),
+                code,
+                message,
+                retry_after,
+            });
+        }
+        ListJobsPage::from_json(&body).map_err(|detail| ApiError::Malformed { detail })
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> ApiError {
+        let endpoint = self.config.endpoint.to_string();
+        if e.is_timeout() {
+            ApiError::Timeout {
+                endpoint,
+                seconds: self.config.timeout.as_secs(),
+            }
+        } else {
+            // The innermost cause says what happened ("Connection refused"); reqwest's own
+            // text only says a request failed.
+            let mut detail = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                detail = s.to_string();
+                source = s.source();
+            }
+            ApiError::Unreachable { endpoint, detail }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_show_status_code_and_message() {
+        let e = ApiError::Http {
+            status: 401,
+            code: Some("APIGW.0301".into()),
+            message: Some("Incorrect IAM authentication information".into()),
+            retry_after: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "the API refused the request: HTTP 401 APIGW.0301: Incorrect IAM authentication information"
+        );
+        assert!(!e.is_retryable());
+        let e = ApiError::Http {
+            status: 503,
+            code: None,
+            message: None,
+            retry_after: None,
+        };
+        assert_eq!(e.to_string(), "the API refused the request: HTTP 503 Service Unavailable");
+        assert!(e.is_retryable());
+    }
+}

@@ -155,7 +155,7 @@ mod tests {
             filter: String::new(),
         };
         let now = t("2024-03-10T00:00:00Z");
-        let scope = store.scope(&key, t("2024-03-01T00:00:00Z"), now).unwrap();
+        let scope = store.scope(&key, None, t("2024-03-01T00:00:00Z"), now).unwrap();
         let run = store
             .begin_run(&RunStart {
                 started_at: now,

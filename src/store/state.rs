@@ -37,9 +37,16 @@ pub struct Coverage {
 }
 
 impl Store {
-    /// Returns the scope for `key`, creating it with `since`. An earlier `since` than the stored
-    /// one extends the scope backwards (a backfill); a later one never shrinks it.
-    pub fn scope(&mut self, key: &ScopeKey, since: DateTime<Utc>, now: DateTime<Utc>) -> Result<Scope> {
+    /// Returns the scope for `key`, creating it with `since` (or `default_since` when none was
+    /// asked for). An earlier `since` than the stored one extends the scope backwards (a
+    /// backfill); a later one never shrinks it.
+    pub fn scope(
+        &mut self,
+        key: &ScopeKey,
+        since: Option<DateTime<Utc>>,
+        default_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Scope> {
         let path = self.path.clone();
         let sqlite = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -57,7 +64,8 @@ impl Store {
             .map_err(sqlite)?;
         let (scope_id, stored_since) = match existing {
             Some((id, stored)) => {
-                let stored = time::from_store(&stored).unwrap_or(since);
+                let stored = time::from_store(&stored).unwrap_or(default_since);
+                let since = since.unwrap_or(stored);
                 if since < stored {
                     tx.execute(
                         "UPDATE sync_scopes SET since = ?2 WHERE scope_id = ?1",
@@ -70,6 +78,7 @@ impl Store {
                 }
             }
             None => {
+                let since = since.unwrap_or(default_since);
                 tx.execute(
                     "INSERT INTO sync_scopes (endpoint, project_id, filter, since, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)",

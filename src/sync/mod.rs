@@ -1,1 +1,116 @@
-//! sync
+//! The sync algorithm: a pure planner (state + now + options -> windows), a fetcher (pages one
+//! window without missing jobs) and a runner (concurrency, the writer, the ledger). It talks to
+//! `api` and `store` through their types only.
+
+pub mod fetch;
+pub mod plan;
+pub mod run;
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use url::Url;
+
+use crate::api::auth::Credential;
+use crate::api::client::RetryPolicy;
+use crate::api::model::Language;
+use crate::store::PageCounts;
+
+pub use run::run;
+
+/// The API filters a sync may be limited to. A filtered sync keeps its own state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub job_name: Option<String>,
+    pub instance_id: Option<String>,
+}
+
+impl Filter {
+    /// Canonical text for the scope key: empty for all jobs.
+    pub fn canonical(&self) -> String {
+        [
+            ("status", &self.status),
+            ("job_name", &self.job_name),
+            ("instance_id", &self.instance_id),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
+/// Everything one sync was asked to do.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub endpoint: Url,
+    pub project_id: String,
+    pub credential: Credential,
+    /// Where the scope begins; `None` keeps the archive's (or 30 days for a new scope).
+    pub since: Option<DateTime<Utc>>,
+    /// Where to stop; `None` is now.
+    pub until: Option<DateTime<Utc>>,
+    pub window: Duration,
+    pub lookback: Duration,
+    pub page_size: u32,
+    pub concurrency: usize,
+    pub max_rps: f64,
+    pub filter: Filter,
+    pub language: Language,
+    pub timeout: StdDuration,
+    pub retry: RetryPolicy,
+}
+
+impl SyncOptions {
+    /// Options with the documented defaults, for the demo and tests.
+    pub fn new(endpoint: Url, project_id: impl Into<String>, credential: Credential) -> Self {
+        SyncOptions {
+            endpoint,
+            project_id: project_id.into(),
+            credential,
+            since: None,
+            until: None,
+            window: Duration::days(1),
+            lookback: Duration::hours(6),
+            page_size: 100,
+            concurrency: 4,
+            max_rps: 10.0,
+            filter: Filter::default(),
+            language: Language::EnUs,
+            timeout: StdDuration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Where a scope starts when neither the archive nor `--since` says.
+pub const DEFAULT_SINCE: Duration = Duration::days(30);
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct SyncReport {
+    pub run_id: i64,
+    pub counts: PageCounts,
+    pub requests: u64,
+    pub seconds: f64,
+    pub windows_planned: usize,
+    pub windows_completed: usize,
+    /// Windows that could not be completed, with why; they are fetched again next run.
+    pub failed_windows: Vec<(plan::Window, String)>,
+}
+
+impl SyncReport {
+    /// The one-line summary printed on success.
+    pub fn summary(&self) -> String {
+        format!(
+            "synced: {} new, {} changed, {} unchanged; {} windows, {} requests, {:.1}s",
+            self.counts.new,
+            self.counts.changed,
+            self.counts.unchanged,
+            self.windows_completed,
+            self.requests,
+            self.seconds
+        )
+    }
+}
