@@ -88,7 +88,10 @@ pub struct JobDetail {
 
 /// `Ok(None)` when the archive has no such job.
 pub fn fetch(conn: &Connection, job_id: &str) -> anyhow::Result<Option<JobDetail>> {
-    let sql = format!("SELECT {} FROM jobs WHERE job_id = ?1", JOB_COLUMNS.join(", "));
+    let sql = format!(
+        "SELECT {} FROM jobs WHERE job_id = ?1",
+        JOB_COLUMNS.join(", ")
+    );
     let Some(job_cells) = conn
         .query_row(&sql, [job_id], |row| cells(row, &JOB_COLUMNS))
         .optional()?

@@ -142,7 +142,10 @@ impl JobsQuery {
             format!(" WHERE {}", clauses.join(" AND "))
         };
         // One more than asked, to tell "exactly limit" from "more exist".
-        let fetch = i64::try_from(self.limit).unwrap_or(i64::MAX - 1).min(i64::MAX - 1) + 1;
+        let fetch = i64::try_from(self.limit)
+            .unwrap_or(i64::MAX - 1)
+            .min(i64::MAX - 1)
+            + 1;
         params.push(SqlValue::Integer(fetch));
         let sql = format!(
             "SELECT {} FROM jobs{filter} ORDER BY create_time DESC, job_id LIMIT ?",

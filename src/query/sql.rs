@@ -20,7 +20,10 @@ pub fn fetch(conn: &Connection, sql: &str) -> anyhow::Result<Rows> {
     // A statement that does not prepare is the user's mistake (a typo, a missing column):
     // a usage error showing the statement.
     let bad_sql = |e: rusqlite::Error| {
-        crate::exit::usage_with_hint(format!("{e}, in the statement: {}", sql.trim()), TABLES_HINT)
+        crate::exit::usage_with_hint(
+            format!("{e}, in the statement: {}", sql.trim()),
+            TABLES_HINT,
+        )
     };
     let Some(mut stmt) = batch.next().map_err(bad_sql)? else {
         return Err(crate::exit::usage(
