@@ -91,7 +91,7 @@ struct Fixture {
 fn insert_job(conn: &Connection, j: &JobRow) {
     let (id, create, name, status, inst_id, inst_name, target) = *j;
     let start = create.map(|c| c.replace(":00Z", ":30Z"));
-    let end = (status == "Completed" || status == "Failed").then(|| "2024-03-05T23:59:59Z");
+    let end = (status == "Completed" || status == "Failed").then_some("2024-03-05T23:59:59Z");
     conn.execute(
         "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
             job_name, job_status, datastore_type, create_time, start_time, end_time,
