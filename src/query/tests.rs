@@ -664,3 +664,36 @@ fn a_missing_archive_is_refused_and_not_created() {
     assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE);
     assert!(!path.exists());
 }
+
+#[test]
+fn sql_reads_with_ctes_and_pragmas_but_creates_no_files() {
+    let f = fixture();
+    let o = ok(
+        &f.path,
+        &[
+            "sql",
+            "WITH f AS (SELECT * FROM jobs WHERE job_status = 'Failed') SELECT count(*) AS n FROM f",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(json(&o.out), serde_json::json!([{"n": 1}]));
+    let o = ok(
+        &f.path,
+        &["sql", "PRAGMA table_info(jobs)", "--format", "ndjson"],
+    );
+    assert!(o.out.lines().count() >= 12, "{}", o.out);
+
+    let dir = f.path.parent().unwrap();
+    let copy = dir.join("copy.db");
+    let attached = dir.join("attached.db");
+    let into = format!("VACUUM INTO '{}'", copy.display());
+    let attach = format!("ATTACH '{}' AS other", attached.display());
+    for statement in [into.as_str(), attach.as_str()] {
+        assert!(
+            query(&f.path, &["sql", statement]).result.is_err(),
+            "{statement}"
+        );
+    }
+    assert!(!copy.exists() && !attached.exists());
+}
