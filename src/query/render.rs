@@ -1,0 +1,226 @@
+//! Result sets (`Rows` of typed `Cell`s) and the four output formats: table, JSON, NDJSON, CSV.
+
+use std::io::{IsTerminal, Write};
+
+use comfy_table::{presets, ContentArrangement, Table};
+use rusqlite::types::ValueRef;
+use serde_json::{Map, Value};
+
+use crate::cli::Format;
+
+/// One value of a result set, typed the way it is rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    /// JSON stored as text in the archive (target_config, changed), emitted nested in JSON.
+    Json(Value),
+}
+
+impl Cell {
+    /// A value as SQLite typed it. BLOBs become hex text: JSON and CSV have no bytes.
+    pub fn from_sql(value: ValueRef<'_>) -> Cell {
+        match value {
+            ValueRef::Null => Cell::Null,
+            ValueRef::Integer(i) => Cell::Integer(i),
+            ValueRef::Real(r) => Cell::Real(r),
+            ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+            ValueRef::Blob(b) => Cell::Text(hex::encode(b)),
+        }
+    }
+
+    /// A column that holds JSON text. Text that does not parse is kept as a string rather
+    /// than failing the whole query: the archive is read by tools we do not control.
+    pub fn from_json_text(value: ValueRef<'_>) -> Cell {
+        match value {
+            ValueRef::Text(t) => match serde_json::from_slice::<Value>(t) {
+                Ok(v) => Cell::Json(v),
+                Err(_) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+            },
+            other => Cell::from_sql(other),
+        }
+    }
+
+    /// The value in JSON and NDJSON output. Infinite reals (SQLite has no NaN) become null.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Cell::Null => Value::Null,
+            Cell::Integer(i) => Value::from(*i),
+            Cell::Real(r) => serde_json::Number::from_f64(*r)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+            Cell::Text(s) => Value::String(s.clone()),
+            Cell::Json(v) => v.clone(),
+        }
+    }
+
+    /// The value in table and CSV output: NULL is empty, JSON is compact.
+    pub fn to_text(&self) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::Integer(i) => i.to_string(),
+            // Debug keeps the ".0" of whole reals, so 2.0 does not read as an integer.
+            Cell::Real(r) => format!("{r:?}"),
+            Cell::Text(s) => s.clone(),
+            Cell::Json(v) => v.to_string(),
+        }
+    }
+}
+
+/// A result set: column names and rows of cells in the same order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Rows {
+    pub fn new(columns: &[&str]) -> Rows {
+        Rows {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// The same rows with only `columns`, in that order (names not present are skipped).
+    pub fn select(&self, columns: &[&str]) -> Rows {
+        let picks: Vec<usize> = columns
+            .iter()
+            .filter_map(|c| self.columns.iter().position(|have| have == c))
+            .collect();
+        Rows {
+            columns: picks.iter().map(|&i| self.columns[i].clone()).collect(),
+            rows: self
+                .rows
+                .iter()
+                .map(|r| picks.iter().map(|&i| r[i].clone()).collect())
+                .collect(),
+        }
+    }
+
+    /// Object keys for JSON. SQL like `SELECT * FROM jobs JOIN job_history ...` repeats
+    /// names, and a JSON object would silently keep only one; later repeats get `:2`, `:3`.
+    fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = Vec::with_capacity(self.columns.len());
+        for name in &self.columns {
+            let mut key = name.clone();
+            let mut n = 1;
+            while keys.contains(&key) {
+                n += 1;
+                key = format!("{name}:{n}");
+            }
+            keys.push(key);
+        }
+        keys
+    }
+
+    /// Each row as a JSON object keyed by column name, in column order.
+    pub fn to_objects(&self) -> Vec<Value> {
+        let keys = self.keys();
+        self.rows
+            .iter()
+            .map(|row| {
+                let object: Map<String, Value> = keys
+                    .iter()
+                    .zip(row)
+                    .map(|(k, c)| (k.clone(), c.to_json()))
+                    .collect();
+                Value::Object(object)
+            })
+            .collect()
+    }
+}
+
+/// How tables are laid out. On a terminal they fit its width; anywhere else (a pipe, a file,
+/// a test) nothing is wrapped, so output does not depend on who runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableStyle {
+    pub fit_terminal: bool,
+}
+
+impl TableStyle {
+    /// Fixed layout: no wrapping, no terminal detection.
+    pub const PLAIN: TableStyle = TableStyle {
+        fit_terminal: false,
+    };
+
+    /// Fit the terminal when stdout is one.
+    pub fn for_stdout() -> TableStyle {
+        TableStyle {
+            fit_terminal: std::io::stdout().is_terminal(),
+        }
+    }
+
+    /// An empty table in this style.
+    pub fn table(self) -> Table {
+        let mut table = Table::new();
+        table.load_preset(presets::UTF8_FULL_CONDENSED);
+        if self.fit_terminal {
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+        } else {
+            table
+                .force_no_tty()
+                .set_content_arrangement(ContentArrangement::Disabled);
+        }
+        table
+    }
+}
+
+/// Writes `rows` in `format`. An empty result still prints its shape: the header (table,
+/// CSV) or `[]` (JSON); NDJSON prints nothing.
+pub fn write_rows(
+    rows: &Rows,
+    format: Format,
+    style: TableStyle,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Table => write_table(rows, style, out),
+        Format::Json => write_json(&Value::Array(rows.to_objects()), out),
+        Format::Ndjson => write_ndjson(rows, out),
+        Format::Csv => write_csv(rows, out),
+    }
+}
+
+pub fn write_table(rows: &Rows, style: TableStyle, out: &mut dyn Write) -> anyhow::Result<()> {
+    if rows.columns.is_empty() {
+        return Ok(());
+    }
+    let mut table = style.table();
+    table.set_header(&rows.columns);
+    for row in &rows.rows {
+        table.add_row(row.iter().map(Cell::to_text));
+    }
+    writeln!(out, "{table}")?;
+    Ok(())
+}
+
+/// Pretty JSON ending with a newline.
+pub fn write_json(value: &Value, out: &mut dyn Write) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+pub fn write_ndjson(rows: &Rows, out: &mut dyn Write) -> anyhow::Result<()> {
+    for object in rows.to_objects() {
+        serde_json::to_writer(&mut *out, &object)?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+pub fn write_csv(rows: &Rows, out: &mut dyn Write) -> anyhow::Result<()> {
+    if rows.columns.is_empty() {
+        return Ok(());
+    }
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(&rows.columns)?;
+    for row in &rows.rows {
+        writer.write_record(row.iter().map(Cell::to_text))?;
+    }
+    writer.flush()?;
+    Ok(())
+}

@@ -1,0 +1,699 @@
+//! Tests of the query commands against small fixture archives built with the store.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeZone, Utc};
+use clap::Parser;
+use rusqlite::{params, Connection};
+use serde_json::Value;
+
+use super::{run_with_style, TableStyle};
+use crate::cli::{Cli, Command};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 3, 6, 0, 0, 0).unwrap()
+}
+
+/// (job_id, create_time, job_name, job_status, instance_id, instance_name, target_config)
+type JobRow = (
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
+
+/// job-b and job-c share a create time, to pin the job_id tie-break.
+const JOBS: [JobRow; 6] = [
+    (
+        "job-a",
+        Some("2024-03-01T08:00:00Z"),
+        "RESIZE_FLAVOR",
+        "Completed",
+        "inst-1",
+        "orders-db",
+        Some(r#"{"flavor_ref":"gaussdb.mysql.xlarge.x86.4","nodes":2}"#),
+    ),
+    (
+        "job-b",
+        Some("2024-03-02T09:30:00Z"),
+        "UPGRADE_DATABASE",
+        "Failed",
+        "inst-1",
+        "orders-db",
+        None,
+    ),
+    (
+        "job-c",
+        Some("2024-03-02T09:30:00Z"),
+        "RESIZE_FLAVOR",
+        "Running",
+        "inst-2",
+        "Billing-DB",
+        Some(r#"{"flavor_ref":"gaussdb.mysql.large.x86.4"}"#),
+    ),
+    (
+        "job-d",
+        Some("2024-03-03T00:00:00Z"),
+        "REBOOT_INSTANCE",
+        "Pending",
+        "inst-2",
+        "Billing-DB",
+        None,
+    ),
+    (
+        "job-e",
+        Some("2024-03-04T12:00:00Z"),
+        "UPGRADE_DATABASE",
+        "Canceled",
+        "inst-3",
+        "analytics",
+        None,
+    ),
+    (
+        "job-f",
+        Some("2024-03-05T23:59:59Z"),
+        "RESIZE_FLAVOR",
+        "Completed",
+        "inst-3",
+        "analytics",
+        Some(r#"{"flavor_ref":"gaussdb.mysql.2xlarge.x86.4"}"#),
+    ),
+];
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+fn insert_job(conn: &Connection, j: &JobRow) {
+    let (id, create, name, status, inst_id, inst_name, target) = *j;
+    let start = create.map(|c| c.replace(":00Z", ":30Z"));
+    let end = (status == "Completed" || status == "Failed").then_some("2024-03-05T23:59:59Z");
+    conn.execute(
+        "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
+            job_name, job_status, datastore_type, create_time, start_time, end_time,
+            target_config, raw, content_hash, version, first_seen_at, last_seen_at)
+         VALUES (?1, 'p0123', ?2, ?3, 'normal', ?4, ?5, 'gaussdb-mysql', ?6, ?7, ?8, ?9,
+            '{}', 'h', 1, '2024-03-05T00:00:00Z', '2024-03-05T00:00:00Z')",
+        params![id, inst_id, inst_name, name, status, create, start, end, target],
+    )
+    .unwrap();
+}
+
+/// The six jobs above, and two versions of job-a's history.
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("archive.db");
+    let store = crate::store::Store::open(&path).unwrap();
+    let conn = store.connection();
+    for j in &JOBS {
+        insert_job(conn, j);
+    }
+    conn.execute_batch(
+        r#"UPDATE jobs SET version = 2, start_time = '2024-03-01T08:01:00Z',
+               end_time = '2024-03-01T08:40:00Z' WHERE job_id = 'job-a';
+           INSERT INTO job_history (job_id, version, observed_at, run_id, changed, project_id,
+               instance_id, instance_name, instance_status, job_name, job_status,
+               datastore_type, create_time, start_time, end_time, target_config, raw)
+           VALUES
+             ('job-a', 1, '2024-03-01T08:05:00Z', 1, NULL, 'p0123', 'inst-1', 'orders-db',
+              'resizing', 'RESIZE_FLAVOR', 'Running', 'gaussdb-mysql', '2024-03-01T08:00:00Z',
+              '2024-03-01T08:01:00Z', NULL,
+              '{"flavor_ref":"gaussdb.mysql.xlarge.x86.4","nodes":2}', '{"v":1}'),
+             ('job-a', 2, '2024-03-01T09:00:00Z', 2, '["job_status","instance_status","end_time"]',
+              'p0123', 'inst-1', 'orders-db', 'normal', 'RESIZE_FLAVOR', 'Completed',
+              'gaussdb-mysql', '2024-03-01T08:00:00Z', '2024-03-01T08:01:00Z',
+              '2024-03-01T08:40:00Z', '{"flavor_ref":"gaussdb.mysql.xlarge.x86.4","nodes":2}',
+              '{"v":2}');"#,
+    )
+    .unwrap();
+    drop(store);
+    Fixture { _dir: dir, path }
+}
+
+struct Output {
+    result: anyhow::Result<()>,
+    out: String,
+    err: String,
+}
+
+/// Runs `gaussjobs query ARGS...` through clap, as main would, with a fixed table layout.
+fn query(db: &Path, args: &[&str]) -> Output {
+    let argv = ["gaussjobs", "query"].iter().chain(args).copied();
+    let cli = Cli::try_parse_from(argv).expect("arguments parse");
+    let Command::Query(query_args) = cli.command else {
+        panic!("not a query command")
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let result = run_with_style(
+        db,
+        &query_args,
+        now(),
+        TableStyle::PLAIN,
+        &mut out,
+        &mut err,
+    );
+    Output {
+        result,
+        out: String::from_utf8(out).unwrap(),
+        err: String::from_utf8(err).unwrap(),
+    }
+}
+
+fn ok(db: &Path, args: &[&str]) -> Output {
+    let o = query(db, args);
+    if let Err(e) = &o.result {
+        panic!("query {args:?} failed: {e:#}");
+    }
+    o
+}
+
+fn failure(db: &Path, args: &[&str]) -> anyhow::Error {
+    match query(db, args).result {
+        Ok(()) => panic!("query {args:?} succeeded"),
+        Err(e) => e,
+    }
+}
+
+/// The error as the user sees it, with its hint.
+fn reported(e: &anyhow::Error) -> String {
+    let mut buf = Vec::new();
+    crate::exit::report(e, &mut buf);
+    String::from_utf8(buf).unwrap()
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn ids(rows: &Value) -> Vec<String> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["job_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The same question asked with hand-written SQL, straight from the file.
+fn ids_where(db: &Path, condition: &str) -> Vec<String> {
+    let conn = Connection::open(db).unwrap();
+    let sql =
+        format!("SELECT job_id FROM jobs WHERE {condition} ORDER BY create_time DESC, job_id");
+    let mut stmt = conn.prepare(&sql).unwrap();
+    let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+#[test]
+fn jobs_json_has_every_column_newest_first() {
+    let f = fixture();
+    let o = ok(&f.path, &["jobs", "--format", "json"]);
+    assert!(o.err.is_empty(), "{}", o.err);
+    let rows = json(&o.out);
+    assert_eq!(
+        ids(&rows),
+        ["job-f", "job-e", "job-d", "job-b", "job-c", "job-a"]
+    );
+    let last = &rows[5];
+    let keys: Vec<&str> = last
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, super::jobs::COLUMNS);
+    // target_config nested, not a string; times as stored; NULL as null.
+    assert_eq!(
+        last["target_config"]["flavor_ref"],
+        "gaussdb.mysql.xlarge.x86.4"
+    );
+    assert_eq!(last["target_config"]["nodes"], 2);
+    assert_eq!(last["create_time"], "2024-03-01T08:00:00Z");
+    assert_eq!(rows[3]["target_config"], Value::Null);
+    assert_eq!(rows[2]["end_time"], Value::Null);
+}
+
+#[test]
+fn jobs_filters_agree_with_hand_written_sql() {
+    let f = fixture();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--status", "failed", "--status", "CANCELED"],
+            "job_status IN ('Failed', 'Canceled')",
+        ),
+        (
+            &["--status", "Completed,running"],
+            "job_status IN ('Completed', 'Running')",
+        ),
+        (
+            &["--job-name", "RESIZE_FLAVOR"],
+            "job_name = 'RESIZE_FLAVOR'",
+        ),
+        (&["--instance", "inst-2"], "instance_id = 'inst-2'"),
+        (
+            &["--instance", "billing-db"],
+            "instance_name = 'Billing-DB'",
+        ),
+        (&["--instance", "ORDERS-DB"], "instance_name = 'orders-db'"),
+        (
+            &["--since", "2024-03-02T09:30:00Z"],
+            "create_time >= '2024-03-02T09:30:00Z'",
+        ),
+        (
+            &["--until", "2024-03-02T09:30:00Z"],
+            "create_time < '2024-03-02T09:30:00Z'",
+        ),
+        (
+            &["--since", "2024-03-02", "--until", "2024-03-04"],
+            "create_time >= '2024-03-02T00:00:00Z' AND create_time < '2024-03-04T00:00:00Z'",
+        ),
+        // An age counts back from now (2024-03-06T00:00:00Z).
+        (&["--since", "2d"], "create_time >= '2024-03-04T00:00:00Z'"),
+        (
+            &["--status", "completed", "--instance", "analytics"],
+            "job_status = 'Completed' AND instance_name = 'analytics'",
+        ),
+    ];
+    for (args, condition) in cases {
+        let expected = ids_where(&f.path, condition);
+        assert!(
+            !expected.is_empty() && expected.len() < JOBS.len(),
+            "case {args:?} does not discriminate"
+        );
+        let mut argv = vec!["jobs", "--format", "json"];
+        argv.extend_from_slice(args);
+        let o = ok(&f.path, &argv);
+        assert_eq!(ids(&json(&o.out)), expected, "query jobs {args:?}");
+    }
+}
+
+#[test]
+fn jobs_since_is_inclusive_and_until_exclusive() {
+    let f = fixture();
+    let tie = "2024-03-02T09:30:00Z";
+    let since = ids(&json(
+        &ok(&f.path, &["jobs", "--format", "json", "--since", tie]).out,
+    ));
+    let until = ids(&json(
+        &ok(&f.path, &["jobs", "--format", "json", "--until", tie]).out,
+    ));
+    assert!(since.contains(&"job-b".to_string()) && since.contains(&"job-c".to_string()));
+    assert!(!until.contains(&"job-b".to_string()) && !until.contains(&"job-c".to_string()));
+    assert_eq!(since.len() + until.len(), JOBS.len());
+}
+
+#[test]
+fn jobs_unknown_status_is_a_usage_error_naming_the_valid_ones() {
+    let f = fixture();
+    let e = failure(&f.path, &["jobs", "--status", "Done"]);
+    assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE);
+    let text = reported(&e);
+    assert!(text.contains("\"Done\""), "{text}");
+    assert!(
+        text.contains(&crate::api::model::JobStatus::names()),
+        "{text}"
+    );
+}
+
+#[test]
+fn jobs_bad_times_and_limits_are_usage_errors() {
+    let f = fixture();
+    for args in [
+        &["jobs", "--since", "yesterday-ish"][..],
+        &["jobs", "--until", "2024-13-45T00:00:00Z"],
+        &["jobs", "--since", "2024-03-05", "--until", "2024-03-01"],
+        &["jobs", "--limit", "0"],
+    ] {
+        let e = failure(&f.path, args);
+        assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE, "{args:?}");
+    }
+    let e = failure(&f.path, &["jobs", "--since", "yesterday-ish"]);
+    assert!(e.to_string().contains("--since"), "{e}");
+    assert!(e.to_string().contains("yesterday-ish"), "{e}");
+}
+
+#[test]
+fn jobs_limit_notes_when_more_exist() {
+    let f = fixture();
+    let o = ok(&f.path, &["jobs", "--format", "json", "--limit", "2"]);
+    assert_eq!(ids(&json(&o.out)), ["job-f", "job-e"]);
+    assert_eq!(
+        o.err,
+        "note: showing the newest 2 of more matching jobs; use --limit to see more\n"
+    );
+    // Exactly as many as match: no note.
+    let o = ok(&f.path, &["jobs", "--format", "json", "--limit", "6"]);
+    assert_eq!(ids(&json(&o.out)).len(), 6);
+    assert!(o.err.is_empty(), "{}", o.err);
+    let o = ok(
+        &f.path,
+        &[
+            "jobs", "--format", "ndjson", "--status", "failed", "--limit", "1",
+        ],
+    );
+    assert_eq!(o.out.lines().count(), 1);
+    assert!(o.err.is_empty(), "{}", o.err);
+}
+
+#[test]
+fn jobs_default_limit_is_100() {
+    let f = fixture();
+    let store = crate::store::Store::open(&f.path).unwrap();
+    for i in 0..100 {
+        let id: &'static str = Box::leak(format!("bulk-{i:03}").into_boxed_str());
+        let mut j = JOBS[0];
+        j.0 = id;
+        insert_job(store.connection(), &j);
+    }
+    drop(store);
+    let o = ok(&f.path, &["jobs", "--format", "ndjson"]);
+    assert_eq!(o.out.lines().count(), 100);
+    assert!(o.err.contains("newest 100 of more"), "{}", o.err);
+}
+
+#[test]
+fn jobs_csv_and_ndjson() {
+    let f = fixture();
+    let o = ok(&f.path, &["jobs", "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(o.out.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, super::jobs::COLUMNS);
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), JOBS.len());
+    let a = records.iter().find(|r| &r[0] == "job-a").unwrap();
+    // JSON stays JSON text in CSV; NULL is empty.
+    assert_eq!(json(&a[11])["flavor_ref"], "gaussdb.mysql.xlarge.x86.4");
+    let b = records.iter().find(|r| &r[0] == "job-b").unwrap();
+    assert_eq!(&b[11], "");
+
+    let o = ok(&f.path, &["jobs", "--format", "ndjson"]);
+    let lines: Vec<&str> = o.out.lines().collect();
+    assert_eq!(lines.len(), ids_where(&f.path, "1").len());
+    for line in lines {
+        assert!(json(line).is_object());
+    }
+}
+
+#[test]
+fn empty_results_keep_their_shape() {
+    let f = fixture();
+    let none = ["jobs", "--job-name", "NO_SUCH_JOB"];
+    let run = |format: &str| {
+        let mut args = none.to_vec();
+        args.extend(["--format", format]);
+        let o = ok(&f.path, &args);
+        assert!(o.err.is_empty(), "{}", o.err);
+        o.out
+    };
+    assert_eq!(run("json"), "[]\n");
+    assert_eq!(run("ndjson"), "");
+    assert_eq!(
+        run("csv").lines().collect::<Vec<_>>(),
+        [super::jobs::COLUMNS.join(",")]
+    );
+    let table = run("table");
+    assert!(
+        table.contains("job_id") && table.contains("instance_name"),
+        "{table}"
+    );
+    assert!(!table.contains("job-"), "{table}");
+
+    let o = ok(
+        &f.path,
+        &["sql", "SELECT job_id FROM jobs WHERE 0", "--format", "json"],
+    );
+    assert_eq!(o.out, "[]\n");
+    let o = ok(
+        &f.path,
+        &[
+            "sql",
+            "SELECT job_id, job_name FROM jobs WHERE 0",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(o.out, "job_id,job_name\n");
+}
+
+#[test]
+fn jobs_table_snapshot() {
+    let f = fixture();
+    let o = ok(&f.path, &["jobs"]);
+    assert!(!o.out.contains("target_config"));
+    insta::assert_snapshot!("jobs_table", o.out);
+}
+
+#[test]
+fn job_table_snapshot() {
+    let f = fixture();
+    let o = ok(&f.path, &["job", "job-a"]);
+    insta::assert_snapshot!("job_table", o.out);
+}
+
+#[test]
+fn job_json_has_the_job_and_its_history() {
+    let f = fixture();
+    let o = ok(&f.path, &["job", "job-a", "--format", "json"]);
+    let v = json(&o.out);
+    assert_eq!(
+        v.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["job", "history"]
+    );
+    assert_eq!(v["job"]["job_id"], "job-a");
+    assert_eq!(v["job"]["job_status"], "Completed");
+    assert_eq!(v["job"]["version"], 2);
+    assert_eq!(v["job"]["target_config"]["nodes"], 2);
+    assert!(v["job"].get("raw").is_none());
+    let history = v["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0]["version"], 1);
+    assert_eq!(history[0]["job_status"], "Running");
+    assert_eq!(history[0]["changed"], Value::Null);
+    assert_eq!(history[1]["version"], 2);
+    assert_eq!(
+        history[1]["changed"],
+        serde_json::json!(["job_status", "instance_status", "end_time"])
+    );
+    assert_eq!(history[1]["end_time"], "2024-03-01T08:40:00Z");
+    assert!(history[1].get("raw").is_none());
+
+    // A job seen once has one version and an empty history is still an array.
+    let o = ok(&f.path, &["job", "job-b", "--format", "json"]);
+    assert_eq!(json(&o.out)["history"], serde_json::json!([]));
+}
+
+#[test]
+fn job_csv_and_ndjson_are_its_history() {
+    let f = fixture();
+    let o = ok(&f.path, &["job", "job-a", "--format", "ndjson"]);
+    let lines: Vec<Value> = o.out.lines().map(json).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["version"], 2);
+    assert!(lines[0].get("raw").is_none());
+    assert_eq!(lines[0]["observed_at"], "2024-03-01T08:05:00Z");
+
+    let o = ok(&f.path, &["job", "job-a", "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(o.out.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header[..3], ["job_id", "version", "observed_at"]);
+    assert!(!header.contains(&"raw".to_string()));
+    assert_eq!(header.len(), 16);
+    assert_eq!(reader.records().count(), 2);
+}
+
+#[test]
+fn unknown_job_fails_with_its_id() {
+    let f = fixture();
+    let e = failure(&f.path, &["job", "job-zzz"]);
+    assert_eq!(crate::exit::code_for(&e), crate::exit::FAILED);
+    assert_eq!(e.to_string(), "no job job-zzz in the archive");
+}
+
+#[test]
+fn sql_refuses_writes_and_leaves_the_file_alone() {
+    let f = fixture();
+    let before = std::fs::read(&f.path).unwrap();
+    for statement in [
+        "INSERT INTO jobs (job_id, raw, content_hash, version, first_seen_at, last_seen_at) \
+         VALUES ('x', '{}', 'h', 1, 'a', 'b')",
+        "UPDATE jobs SET job_status = 'Failed'",
+        "DELETE FROM jobs",
+        "DROP TABLE jobs",
+        "CREATE TABLE t (x)",
+        "CREATE INDEX jobs_x ON jobs (job_name)",
+    ] {
+        let e = failure(&f.path, &["sql", statement]);
+        assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE, "{statement}");
+        assert_eq!(
+            e.to_string(),
+            "query sql only reads: this statement would change the archive"
+        );
+    }
+    assert_eq!(std::fs::read(&f.path).unwrap(), before);
+    assert_eq!(ids_where(&f.path, "job_status = 'Failed'"), ["job-b"]);
+}
+
+#[test]
+fn sql_json_is_typed_objects_in_column_order() {
+    let f = fixture();
+    let o = ok(
+        &f.path,
+        &[
+            "sql",
+            "SELECT job_id, version AS n, 1.5 AS r, 2.0 AS whole, end_time, x'00ff' AS b, \
+             target_config FROM jobs WHERE job_id IN ('job-a', 'job-b') ORDER BY job_id",
+            "--format",
+            "json",
+        ],
+    );
+    let rows = json(&o.out);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let keys: Vec<&str> = rows[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "job_id",
+            "n",
+            "r",
+            "whole",
+            "end_time",
+            "b",
+            "target_config"
+        ]
+    );
+    assert_eq!(rows[0]["job_id"], "job-a");
+    assert!(rows[0]["n"].is_i64() && rows[0]["n"] == 2);
+    assert!(rows[0]["r"].is_f64() && rows[0]["r"] == 1.5);
+    assert!(rows[0]["whole"].is_f64());
+    assert_eq!(rows[0]["b"], "00ff");
+    // Arbitrary SQL knows no column meanings: JSON text stays a string.
+    assert!(rows[0]["target_config"].is_string());
+    assert_eq!(rows[1]["end_time"], "2024-03-05T23:59:59Z");
+    assert_eq!(rows[1]["target_config"], Value::Null);
+}
+
+#[test]
+fn sql_repeated_column_names_are_not_lost_in_json() {
+    let f = fixture();
+    let o = ok(
+        &f.path,
+        &["sql", "SELECT 1 AS a, 2 AS a, 3 AS a", "--format", "json"],
+    );
+    assert_eq!(
+        json(&o.out),
+        serde_json::json!([{"a": 1, "a:2": 2, "a:3": 3}])
+    );
+}
+
+#[test]
+fn sql_csv_ndjson_and_table() {
+    let f = fixture();
+    let statement = "SELECT job_name, count(*) AS n FROM jobs GROUP BY 1 ORDER BY 1";
+    let o = ok(&f.path, &["sql", statement, "--format", "csv"]);
+    assert_eq!(
+        o.out,
+        "job_name,n\nREBOOT_INSTANCE,1\nRESIZE_FLAVOR,3\nUPGRADE_DATABASE,2\n"
+    );
+    let o = ok(&f.path, &["sql", statement, "--format", "ndjson"]);
+    assert_eq!(o.out.lines().count(), 3);
+    assert_eq!(
+        json(o.out.lines().nth(1).unwrap()),
+        serde_json::json!({"job_name": "RESIZE_FLAVOR", "n": 3})
+    );
+    let o = ok(&f.path, &["sql", statement]);
+    assert!(
+        o.out.contains("UPGRADE_DATABASE") && o.out.contains("job_name"),
+        "{}",
+        o.out
+    );
+}
+
+#[test]
+fn sql_runs_exactly_one_statement() {
+    let f = fixture();
+    // Trailing semicolons and comments are not another statement.
+    let o = ok(
+        &f.path,
+        &[
+            "sql",
+            "SELECT count(*) AS n FROM jobs; -- all",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(json(&o.out), serde_json::json!([{"n": 6}]));
+    for statement in [
+        "SELECT 1; SELECT 2",
+        "SELECT 1; DELETE FROM jobs",
+        "SELECT 1; not sql at all",
+    ] {
+        let e = failure(&f.path, &["sql", statement]);
+        assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE, "{statement}");
+        assert!(e.to_string().contains("one statement"), "{e}");
+    }
+    let e = failure(&f.path, &["sql", "  -- nothing "]);
+    assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE);
+    assert_eq!(ids_where(&f.path, "1").len(), JOBS.len());
+}
+
+#[test]
+fn sql_errors_show_the_statement() {
+    let f = fixture();
+    let e = failure(&f.path, &["sql", "SELECT nope FROM jobs"]);
+    assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE);
+    let text = reported(&e);
+    assert!(text.contains("no such column: nope"), "{text}");
+    assert!(text.contains("SELECT nope FROM jobs"), "{text}");
+    assert!(text.contains("hint: "), "{text}");
+}
+
+#[test]
+fn a_missing_archive_is_refused_and_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.db");
+    let e = failure(&path, &["jobs"]);
+    assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE);
+    assert!(!path.exists());
+}
+
+#[test]
+fn sql_reads_with_ctes_and_pragmas_but_creates_no_files() {
+    let f = fixture();
+    let o = ok(
+        &f.path,
+        &[
+            "sql",
+            "WITH f AS (SELECT * FROM jobs WHERE job_status = 'Failed') SELECT count(*) AS n FROM f",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(json(&o.out), serde_json::json!([{"n": 1}]));
+    let o = ok(
+        &f.path,
+        &["sql", "PRAGMA table_info(jobs)", "--format", "ndjson"],
+    );
+    assert!(o.out.lines().count() >= 12, "{}", o.out);
+
+    let dir = f.path.parent().unwrap();
+    let copy = dir.join("copy.db");
+    let attached = dir.join("attached.db");
+    let into = format!("VACUUM INTO '{}'", copy.display());
+    let attach = format!("ATTACH '{}' AS other", attached.display());
+    for statement in [into.as_str(), attach.as_str()] {
+        assert!(
+            query(&f.path, &["sql", statement]).result.is_err(),
+            "{statement}"
+        );
+    }
+    assert!(!copy.exists() && !attached.exists());
+}
