@@ -108,12 +108,14 @@ pub fn sync_options(
         .status
         .as_deref()
         .map(|s| {
-            JobStatus::parse(s).map(|s| s.as_str().to_string()).ok_or_else(|| {
-                usage(format!(
-                    "--status {s:?} is not a job status; use one of {}",
-                    JobStatus::names()
-                ))
-            })
+            JobStatus::parse(s)
+                .map(|s| s.as_str().to_string())
+                .ok_or_else(|| {
+                    usage(format!(
+                        "--status {s:?} is not a job status; use one of {}",
+                        JobStatus::names()
+                    ))
+                })
         })
         .transpose()?;
     let mut options = SyncOptions::new(endpoint, project_id, credential);
@@ -189,4 +191,3 @@ fn credential(args: &SyncArgs, source: &dyn CredentialSource) -> anyhow::Result<
         "put an IAM token in GAUSSJOBS_TOKEN, or in a file readable only by you and pass --token-file",
     ))
 }
-

@@ -1,3 +1,189 @@
-//! The demo. (being written)
+//! The demo: a simulator on a free loopback port, two syncs into a demo archive in the current
+//! directory (the second after the world moved on), and a few answers. What a newcomer runs
+//! first; it needs no cloud account and no network beyond loopback.
+
+use std::io::Write;
 use std::path::Path;
-pub async fn run(_db: &Path, _args: &crate::cli::DemoArgs, _out: &mut dyn std::io::Write) -> anyhow::Result<()> { Ok(()) }
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use clap::Parser;
+use url::Url;
+
+use crate::api::auth::{Credential, Secret};
+use crate::cli::{Cli, Command, DemoArgs};
+use crate::exit::usage_with_hint;
+use crate::simulate::{SimConfig, SimJob, Simulator, TimeField, DEFAULT_PROJECT_ID, DEFAULT_TOKEN};
+use crate::store::{open_read_only, StoreError};
+use crate::sync::SyncOptions;
+use crate::time;
+
+/// Days of history the demo's simulator holds.
+const DEMO_DAYS: u32 = 60;
+
+/// Runs the demo into `db`.
+pub async fn run(db: &Path, args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    replace_previous_demo(db)?;
+    let now = time::now_secs();
+    let simulator = Simulator::new(SimConfig {
+        jobs: args.jobs,
+        days: DEMO_DAYS,
+        seed: 7,
+        now,
+        ..SimConfig::default()
+    });
+    let watched = add_running_jobs(&simulator, now);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .context("cannot open a loopback port for the demo's simulator")?;
+    let url = Url::parse(&format!("http://{}", listener.local_addr()?))?;
+    let server = {
+        let simulator = simulator.clone();
+        tokio::spawn(async move { simulator.serve(listener).await })
+    };
+
+    writeln!(
+        out,
+        "A simulated scheduled-jobs API is serving {} jobs over {DEMO_DAYS} days at {url}",
+        simulator.job_count()
+    )?;
+    let mut options = SyncOptions::new(
+        url.clone(),
+        DEFAULT_PROJECT_ID,
+        Credential::Token(Secret::new(DEFAULT_TOKEN)),
+    );
+    options.since = Some(now - Duration::days(i64::from(DEMO_DAYS)));
+    // The simulator is local: no gateway limit to respect.
+    options.max_rps = 500.0;
+    let first = crate::sync::run(db, &options, now).await?;
+    writeln!(out, "\n$ gaussjobs --db {} sync ...   (first run)", db.display())?;
+    writeln!(out, "{}", first.summary())?;
+
+    // The world moves on: the running jobs finish, new jobs arrive.
+    let later = time::now_secs();
+    for (i, job_id) in watched.iter().enumerate() {
+        let status = if i % 2 == 0 { "Completed" } else { "Failed" };
+        simulator.set_status(job_id, status, later);
+    }
+    simulator.generate_jobs(12, now - Duration::minutes(30), now);
+    options.since = None;
+    let second = crate::sync::run(db, &options, time::now_secs()).await?;
+    writeln!(out, "\n$ gaussjobs --db {} sync ...   (an hour later, from cron)", db.display())?;
+    writeln!(out, "{}", second.summary())?;
+    server.abort();
+
+    let db_flag = db.display().to_string();
+    let shown_job = watched.first().cloned().unwrap_or_default();
+    let questions: [(&str, Vec<&str>); 3] = [
+        (
+            "Which jobs failed this week?",
+            vec!["query", "jobs", "--status", "Failed", "--since", "7d", "--limit", "8"],
+        ),
+        (
+            "How many jobs of each type, and how many failed?",
+            vec![
+                "query",
+                "sql",
+                "SELECT job_name, count(*) AS jobs, sum(job_status = 'Failed') AS failed \
+                 FROM jobs GROUP BY job_name ORDER BY jobs DESC LIMIT 10",
+            ],
+        ),
+        (
+            "What happened to one job, version by version?",
+            vec!["query", "job", &shown_job],
+        ),
+    ];
+    for (question, argv) in questions {
+        writeln!(out, "\n## {question}")?;
+        writeln!(out, "$ gaussjobs --db {db_flag} {}", shell_words(&argv))?;
+        out.flush()?;
+        let cli = Cli::try_parse_from(
+            ["gaussjobs", "--db", db_flag.as_str()]
+                .into_iter()
+                .chain(argv.iter().copied()),
+        )?;
+        let Command::Query(query) = &cli.command else {
+            unreachable!("the demo only asks queries")
+        };
+        crate::query::run(db, query, time::now_secs(), out, &mut std::io::stderr())?;
+    }
+    writeln!(
+        out,
+        "\nThe archive is {db_flag}. Ask it more, offline:\n  \
+         gaussjobs --db {db_flag} query jobs --instance gauss-3f2a\n  \
+         gaussjobs --db {db_flag} query sql \"SELECT job_status, count(*) FROM jobs GROUP BY 1\""
+    )?;
+    Ok(())
+}
+
+/// A few jobs created minutes ago and still running, to show a status change in the history.
+fn add_running_jobs(simulator: &Simulator, now: DateTime<Utc>) -> Vec<String> {
+    (0..4)
+        .map(|i| {
+            let created = now - Duration::minutes(20 + i * 7);
+            let mut job = SimJob::new(format!("demo{i:02}0c1138dcf4f1da73b0170700c78d"), created);
+            job.job_name = "ResizeGaussDBforMySQLFlavor".into();
+            job.job_status = "Running".into();
+            job.start_time = TimeField::At(created + Duration::seconds(5));
+            job.target_config = Some(serde_json::json!({
+                "flavor": "gaussdb.mysql.xlarge.arm.4", "mem": "16", "cpu": "4"
+            }));
+            let id = job.job_id.clone();
+            simulator.add_job(job);
+            id
+        })
+        .collect()
+}
+
+/// The demo starts from an empty archive. It replaces an earlier demo's archive (one that only
+/// ever synced from loopback) and refuses to touch anything else.
+fn replace_previous_demo(db: &Path) -> anyhow::Result<()> {
+    if !db.exists() {
+        return Ok(());
+    }
+    let refuse = || {
+        usage_with_hint(
+            format!("{} exists and is not a demo archive; the demo will not replace it", db.display()),
+            "run the demo in another directory, or pass --db with a new file name",
+        )
+    };
+    let conn = match open_read_only(db) {
+        Ok(conn) => conn,
+        Err(StoreError::Missing { .. }) => return Err(refuse()),
+        Err(e) => return Err(e.into()),
+    };
+    let foreign: i64 = conn.query_row(
+        "SELECT count(*) FROM sync_runs
+         WHERE endpoint NOT LIKE 'http://127.0.0.1:%' AND endpoint NOT LIKE 'http://localhost:%'",
+        [],
+        |r| r.get(0),
+    )?;
+    drop(conn);
+    if foreign > 0 {
+        return Err(refuse());
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot replace {}", db.display())),
+        }
+    }
+    Ok(())
+}
+
+/// The arguments as one would type them in a shell.
+fn shell_words(argv: &[&str]) -> String {
+    argv.iter()
+        .map(|a| {
+            if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=".contains(c)) {
+                a.to_string()
+            } else {
+                format!("\"{a}\"")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

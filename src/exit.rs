@@ -81,7 +81,11 @@ pub fn report(err: &anyhow::Error, stderr: &mut dyn Write) {
             .downcast_ref::<UsageError>()
             .and_then(|u| u.hint.clone())
             .or_else(|| cause.downcast_ref::<Hinted>().map(|h| h.hint.clone()))
-            .or_else(|| cause.downcast_ref::<StoreError>().and_then(StoreError::hint))
+            .or_else(|| {
+                cause
+                    .downcast_ref::<StoreError>()
+                    .and_then(StoreError::hint)
+            })
             .or_else(|| {
                 cause
                     .downcast_ref::<crate::api::ApiError>()

@@ -38,7 +38,11 @@ pub fn parse_api(s: &str) -> Result<Option<DateTime<Utc>>, String> {
     if s.is_empty() {
         return Ok(None);
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%z",
+    ] {
         if let Ok(t) = DateTime::parse_from_str(s, fmt) {
             return Ok(Some(t.with_timezone(&Utc)));
         }
@@ -46,7 +50,11 @@ pub fn parse_api(s: &str) -> Result<Option<DateTime<Utc>>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(Some(t.with_timezone(&Utc)));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Ok(Some(t.and_utc()));
         }
@@ -86,9 +94,8 @@ pub fn parse_user_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Str
 
 /// Parses a duration the user typed (`1d`, `6h`, `90m`), refusing zero.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s.trim()).map_err(|e| {
-        format!("{s:?} is not a duration ({e}); write it like 1d, 6h or 30m")
-    })?;
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{s:?} is not a duration ({e}); write it like 1d, 6h or 30m"))?;
     let d = Duration::from_std(d).map_err(|_| format!("duration {s:?} is too large"))?;
     Ok(d)
 }
@@ -143,8 +150,14 @@ mod tests {
         let now = utc("2024-03-31T12:00:00Z");
         let want = utc("2024-03-01T00:00:00Z");
         assert_eq!(parse_user_time("2024-03-01T00:00:00Z", now).unwrap(), want);
-        assert_eq!(parse_user_time("2024-03-01T08:00:00+0800", now).unwrap(), want);
-        assert_eq!(parse_user_time("2024-03-01T08:00:00+08:00", now).unwrap(), want);
+        assert_eq!(
+            parse_user_time("2024-03-01T08:00:00+0800", now).unwrap(),
+            want
+        );
+        assert_eq!(
+            parse_user_time("2024-03-01T08:00:00+08:00", now).unwrap(),
+            want
+        );
         assert_eq!(parse_user_time("2024-03-01", now).unwrap(), want);
         assert_eq!(
             parse_user_time("30d", now).unwrap(),

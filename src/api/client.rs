@@ -84,7 +84,9 @@ fn http_message(status: u16, code: Option<&str>, message: Option<&str>) -> Strin
         .and_then(|s| s.canonical_reason())
         .unwrap_or("");
     match (code, message) {
-        (Some(code), Some(msg)) => format!("the API refused the request: HTTP {status} {code}: {msg}"),
+        (Some(code), Some(msg)) => {
+            format!("the API refused the request: HTTP {status} {code}: {msg}")
+        }
         (Some(code), None) => format!("the API refused the request: HTTP {status} {code}"),
         (None, Some(msg)) => format!("the API refused the request: HTTP {status}: {msg}"),
         (None, None) => format!("the API refused the request: HTTP {status} {reason}"),
@@ -96,9 +98,9 @@ impl ApiError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ApiError::Http { status, .. } => *status == 429 || *status >= 500,
-            ApiError::Timeout { .. } | ApiError::Malformed { .. } | ApiError::Unreachable { .. } => {
-                true
-            }
+            ApiError::Timeout { .. }
+            | ApiError::Malformed { .. }
+            | ApiError::Unreachable { .. } => true,
             ApiError::InvalidEndpoint { .. } => false,
         }
     }
@@ -220,9 +222,13 @@ impl Client {
             .adjust(|e: &ApiError, delay| match (e, delay) {
                 // The server knows best how long to wait; the cap keeps a hostile value from
                 // stalling cron for hours.
-                (ApiError::Http { retry_after: Some(after), .. }, Some(_)) => {
-                    Some((*after).min(policy.max_retry_after))
-                }
+                (
+                    ApiError::Http {
+                        retry_after: Some(after),
+                        ..
+                    },
+                    Some(_),
+                ) => Some((*after).min(policy.max_retry_after)),
                 (_, delay) => delay,
             })
             .notify(|e: &ApiError, delay| {
@@ -237,8 +243,7 @@ impl Client {
         let mut url = self.url.clone();
         // The URL builder percent-encodes every value, so the `+` of `+0000` goes out as
         // `%2B`; a bare `+` would reach the server as a space.
-        url.query_pairs_mut()
-            .extend_pairs(request.query_pairs());
+        url.query_pairs_mut().extend_pairs(request.query_pairs());
         let language = request.language.unwrap_or(self.config.language);
         let builder = self
             .http
@@ -247,7 +252,11 @@ impl Client {
             .header("Accept", "application/json");
         let builder = self.config.credential.apply(builder);
         self.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(offset = request.offset, limit = request.limit, "GET scheduled-jobs");
+        tracing::debug!(
+            offset = request.offset,
+            limit = request.limit,
+            "GET scheduled-jobs"
+        );
         let response = builder.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status();
         let retry_after = response
@@ -317,7 +326,10 @@ mod tests {
             message: None,
             retry_after: None,
         };
-        assert_eq!(e.to_string(), "the API refused the request: HTTP 503 Service Unavailable");
+        assert_eq!(
+            e.to_string(),
+            "the API refused the request: HTTP 503 Service Unavailable"
+        );
         assert!(e.is_retryable());
     }
 }

@@ -120,11 +120,7 @@ impl ListJobsRequest {
             ("job_name", self.job_name.clone()),
             ("instance_id", self.instance_id.clone()),
         ];
-        pairs.extend(
-            optional
-                .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (k, v))),
-        );
+        pairs.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
         pairs
     }
 }
@@ -219,7 +215,8 @@ impl ScheduleTask {
     /// The times in UTC. Unreadable times are `None` here and stay in `raw`: a record is never
     /// rejected for a field the archiver cannot read.
     pub fn times(&self) -> JobTimes {
-        let read = |t: &Option<String>| t.as_deref().and_then(|s| time::parse_api(s).ok().flatten());
+        let read =
+            |t: &Option<String>| t.as_deref().and_then(|s| time::parse_api(s).ok().flatten());
         JobTimes {
             create_time: read(&self.create_time),
             start_time: read(&self.start_time),
@@ -284,10 +281,7 @@ mod tests {
         assert!(job.raw.contains("\"future_field\" : {\"nested\": [1, 2]}"));
         assert!(job.raw.starts_with('{') && job.raw.ends_with('}'));
         let times = job.times();
-        assert_eq!(
-            times.create_time,
-            time::from_store("2018-08-06T02:41:14Z")
-        );
+        assert_eq!(times.create_time, time::from_store("2018-08-06T02:41:14Z"));
         assert_eq!(times.start_time, None);
         assert_eq!(job.status(), Some(JobStatus::Completed));
     }
@@ -296,7 +290,10 @@ mod tests {
     fn tolerates_unknown_values_and_odd_types() {
         let body = r#"{"schedules":[{"job_id":"a","job_status":"Paused","job_name":7,
             "start_time":null,"target_config":null}],"total_count":"x"}"#;
-        assert!(ListJobsPage::from_json(body).is_err(), "total_count must be a number");
+        assert!(
+            ListJobsPage::from_json(body).is_err(),
+            "total_count must be a number"
+        );
         let body = r#"{"schedules":[{"job_id":"a","job_status":"Paused","job_name":7,
             "start_time":null,"target_config":null}],"total_count":1}"#;
         let page = ListJobsPage::from_json(body).unwrap();

@@ -98,7 +98,10 @@ mod tests {
         let first = SyncLock::acquire(&db).unwrap();
         match SyncLock::acquire(&db) {
             Err(StoreError::Locked { holder, .. }) => {
-                assert!(holder.contains(&format!("pid {}", std::process::id())), "{holder}");
+                assert!(
+                    holder.contains(&format!("pid {}", std::process::id())),
+                    "{holder}"
+                );
             }
             other => panic!("expected Locked, got {other:?}"),
         }

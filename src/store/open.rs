@@ -14,7 +14,8 @@ use super::{Result, StoreError};
 const APPLICATION_ID: i64 = 0x474a_4f42;
 
 /// The migrations, applied in order; `PRAGMA user_version` is the number applied.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -85,7 +86,8 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
     )
     .map_err(sqlite)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
-    conn.pragma_update(None, "query_only", "ON").map_err(sqlite)?;
+    conn.pragma_update(None, "query_only", "ON")
+        .map_err(sqlite)?;
     check_identity(&conn, path)?;
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -216,7 +218,10 @@ mod tests {
             Store::open(&text),
             Err(StoreError::NotSqlite { .. })
         ));
-        assert_eq!(std::fs::read(&text).unwrap(), b"hello, this is not a database at all");
+        assert_eq!(
+            std::fs::read(&text).unwrap(),
+            b"hello, this is not a database at all"
+        );
 
         let other = dir.path().join("other.db");
         Connection::open(&other)

@@ -155,7 +155,9 @@ mod tests {
             filter: String::new(),
         };
         let now = t("2024-03-10T00:00:00Z");
-        let scope = store.scope(&key, None, t("2024-03-01T00:00:00Z"), now).unwrap();
+        let scope = store
+            .scope(&key, None, t("2024-03-01T00:00:00Z"), now)
+            .unwrap();
         let run = store
             .begin_run(&RunStart {
                 started_at: now,
@@ -171,16 +173,36 @@ mod tests {
         let day1 = (t("2024-03-01T00:00:00Z"), t("2024-03-02T00:00:00Z"));
         let day2 = (t("2024-03-02T00:00:00Z"), t("2024-03-03T00:00:00Z"));
         let c = store
-            .write_page(run, scope.scope_id, now, &[job("a", "Pending"), job("b", "Running")], Some(day2), 1)
+            .write_page(
+                run,
+                scope.scope_id,
+                now,
+                &[job("a", "Pending"), job("b", "Running")],
+                Some(day2),
+                1,
+            )
             .unwrap();
         assert_eq!((c.new, c.changed, c.unchanged), (2, 0, 0));
         let c = store
-            .write_page(run, scope.scope_id, now, &[job("a", "Pending")], Some(day1), 2)
+            .write_page(
+                run,
+                scope.scope_id,
+                now,
+                &[job("a", "Pending")],
+                Some(day1),
+                2,
+            )
             .unwrap();
-        assert_eq!(c.repeated, 1, "a job seen twice in one run is not counted twice");
+        assert_eq!(
+            c.repeated, 1,
+            "a job seen twice in one run is not counted twice"
+        );
         assert_eq!(
             store.coverage(scope.scope_id).unwrap(),
-            vec![Coverage { from: day1.0, to: day2.1 }],
+            vec![Coverage {
+                from: day1.0,
+                to: day2.1
+            }],
             "touching ranges merge"
         );
         let run2 = run + 1;
@@ -194,7 +216,14 @@ mod tests {
             .unwrap();
         let later = t("2024-03-11T00:00:00Z");
         let c = store
-            .write_page(run2, scope.scope_id, later, &[job("a", "Completed"), job("b", "Running")], None, 1)
+            .write_page(
+                run2,
+                scope.scope_id,
+                later,
+                &[job("a", "Completed"), job("b", "Running")],
+                None,
+                1,
+            )
             .unwrap();
         assert_eq!((c.new, c.changed, c.unchanged), (0, 1, 1));
         let (version, changed): (i64, String) = store

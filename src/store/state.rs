@@ -106,10 +106,13 @@ impl Store {
 
     /// The coverage of a scope as it stands now.
     pub fn coverage(&self, scope_id: i64) -> Result<Vec<Coverage>> {
-        let tx = self.conn.unchecked_transaction().map_err(|source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        })?;
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(|source| StoreError::Sqlite {
+                path: self.path.clone(),
+                source,
+            })?;
         read_coverage(&tx, scope_id).map_err(|source| StoreError::Sqlite {
             path: self.path.clone(),
             source,

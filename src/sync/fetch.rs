@@ -33,7 +33,11 @@ pub struct PageWrite {
 #[derive(Debug, thiserror::Error)]
 pub enum WindowError {
     #[error("{0}")]
-    Api(#[from] #[source] ApiError),
+    Api(
+        #[from]
+        #[source]
+        ApiError,
+    ),
     #[error("the jobs of this window kept shifting between pages ({0} attempts); it is fetched again next run")]
     KeptDrifting(usize),
     /// The writer stopped (it reports its own error).
@@ -98,12 +102,10 @@ impl Fetcher {
             let received = page.schedules.len() as u64;
             // A page after the first starts with the previous page's last job.
             let skip = match &last_job {
-                Some(expected) => {
-                    match page.schedules.first() {
-                        Some(first) if &first.job_id == expected => 1,
-                        _ => return Ok(Paged::Shifted),
-                    }
-                }
+                Some(expected) => match page.schedules.first() {
+                    Some(first) if &first.job_id == expected => 1,
+                    _ => return Ok(Paged::Shifted),
+                },
                 None => 0,
             };
             let reached = offset + received;

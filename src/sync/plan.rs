@@ -134,7 +134,10 @@ mod tests {
     }
 
     fn cov(a: &str, b: &str) -> Coverage {
-        Coverage { from: t(a), to: t(b) }
+        Coverage {
+            from: t(a),
+            to: t(b),
+        }
     }
 
     #[test]
@@ -166,7 +169,10 @@ mod tests {
             lookback: Duration::hours(6),
             window: Duration::days(1),
         });
-        assert_eq!(windows, vec![w("2024-03-03T00:30:00Z", "2024-03-03T09:00:00Z")]);
+        assert_eq!(
+            windows,
+            vec![w("2024-03-03T00:30:00Z", "2024-03-03T09:00:00Z")]
+        );
     }
 
     #[test]
@@ -182,7 +188,10 @@ mod tests {
             lookback: Duration::zero(),
             window: Duration::days(1),
         });
-        assert_eq!(windows, vec![w("2024-03-02T00:00:00Z", "2024-03-03T00:00:00Z")]);
+        assert_eq!(
+            windows,
+            vec![w("2024-03-02T00:00:00Z", "2024-03-03T00:00:00Z")]
+        );
     }
 
     #[test]

@@ -32,7 +32,11 @@ pub struct SyncFailed {
 }
 
 /// Runs one sync of `options` into the archive at `db`.
-pub async fn run(db: &Path, options: &SyncOptions, now: DateTime<Utc>) -> anyhow::Result<SyncReport> {
+pub async fn run(
+    db: &Path,
+    options: &SyncOptions,
+    now: DateTime<Utc>,
+) -> anyhow::Result<SyncReport> {
     let started = Instant::now();
     let lock = SyncLock::acquire(db)?;
     let mut store = Store::open(db)?;
@@ -221,7 +225,9 @@ async fn fetch_all(
 fn stops_everything(e: &WindowError) -> bool {
     match e {
         WindowError::WriterGone => true,
-        WindowError::Api(ApiError::Http { status, .. }) => (400..500).contains(status) && *status != 429,
+        WindowError::Api(ApiError::Http { status, .. }) => {
+            (400..500).contains(status) && *status != 429
+        }
         WindowError::Api(ApiError::InvalidEndpoint { .. } | ApiError::Unreachable { .. }) => true,
         WindowError::Api(_) | WindowError::KeptDrifting(_) => false,
     }

@@ -1,0 +1,155 @@
+//! Bad input: each gets a clear message and the exit code DESIGN.md promises, and costs
+//! nothing already archived.
+
+use std::time::{Duration, Instant};
+
+use gaussjobs::simulate::{SimConfig, DEFAULT_PROJECT_ID};
+use gaussjobs::store::SyncLock;
+
+use crate::support::{gaussjobs_in, now, World};
+
+fn small_world() -> World {
+    World::new(SimConfig {
+        jobs: 50,
+        days: 5,
+        now: now(),
+        ..SimConfig::default()
+    })
+}
+
+fn stderr_of(out: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&out.get_output().stderr).to_string()
+}
+
+#[test]
+fn an_unparsable_since_is_a_usage_error() {
+    let world = small_world();
+    let out = world.sync(&["--since", "last tuesday"]).assert().code(2);
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("--since") && stderr.contains("RFC 3339"), "{stderr}");
+    assert_eq!(world.sim.request_count(), 0, "nothing was asked of the API");
+}
+
+#[test]
+fn a_page_size_over_100_is_a_usage_error() {
+    let world = small_world();
+    let out = world.sync(&["--page-size", "101"]).assert().code(2);
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("--page-size") && stderr.contains("1..=100"), "{stderr}");
+    assert_eq!(world.sim.request_count(), 0);
+}
+
+#[test]
+fn a_wrong_token_shows_the_apis_code_and_never_the_token() {
+    let world = small_world();
+    let secret = "wrong-token-8c1f9e2ab7";
+    let out = world
+        .sync(&["--since", "6d"])
+        .env("GAUSSJOBS_TOKEN", secret)
+        .assert()
+        .code(1);
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("APIGW.0301"), "{stderr}");
+    assert!(stderr.contains("HTTP 401"), "{stderr}");
+    assert!(!stderr.contains(secret), "the token leaked: {stderr}");
+    assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains(secret));
+    // The ledger records the failure, without the token either.
+    let (outcome, error): (String, String) = world
+        .conn()
+        .query_row("SELECT outcome, error FROM sync_runs", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(outcome, "failed");
+    assert!(error.contains("APIGW.0301") && !error.contains(secret), "{error}");
+    // Not retried: a 401 is not worth it, and one refused window stops the others.
+    assert!(world.sim.request_count() <= 4, "{} requests", world.sim.request_count());
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_refused_untouched() {
+    let world = small_world();
+    let content = b"quarterly report, definitely not a database\n".repeat(100);
+    std::fs::write(&world.db, &content).unwrap();
+    let out = world.sync(&["--since", "6d"]).assert().code(2);
+    assert!(stderr_of(&out).contains("not an SQLite database"), "{}", stderr_of(&out));
+    let out = world.gaussjobs().args(["query", "jobs"]).assert().code(2);
+    assert!(stderr_of(&out).contains("not an SQLite database"));
+    assert_eq!(std::fs::read(&world.db).unwrap(), content, "left byte for byte");
+    assert_eq!(world.sim.request_count(), 0);
+}
+
+#[test]
+fn an_unreachable_endpoint_fails_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let out = gaussjobs_in(dir.path(), &db)
+        .env("GAUSSJOBS_TOKEN", "t")
+        .args([
+            "sync",
+            "--endpoint",
+            &format!("http://127.0.0.1:{port}"),
+            "--project-id",
+            DEFAULT_PROJECT_ID,
+        ])
+        .assert()
+        .code(1);
+    let took = started.elapsed();
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("cannot reach http://127.0.0.1"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+}
+
+#[test]
+fn missing_credentials_and_bad_values_are_usage_errors() {
+    let world = small_world();
+    let out = world
+        .sync(&[])
+        .env_remove("GAUSSJOBS_TOKEN")
+        .assert()
+        .code(2);
+    assert!(stderr_of(&out).contains("no credentials"), "{}", stderr_of(&out));
+    let out = world
+        .gaussjobs()
+        .env("GAUSSJOBS_TOKEN", "x")
+        .args(["sync", "--region", "moon-1", "--project-id", DEFAULT_PROJECT_ID])
+        .assert()
+        .code(2);
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("unknown region") && stderr.contains("cn-north-4"), "{stderr}");
+    let out = world.sync(&["--window", "soon"]).assert().code(2);
+    assert!(stderr_of(&out).contains("--window"));
+    let out = world
+        .gaussjobs()
+        .env("GAUSSJOBS_TOKEN", "x")
+        .args(["sync", "--endpoint", &world.server.url, "--project-id", "abc"])
+        .assert()
+        .code(2);
+    assert!(stderr_of(&out).contains("32 letters and digits"));
+    // No archive yet: a usage error naming what to do.
+    let out = world.gaussjobs().args(["query", "jobs"]).assert().code(2);
+    assert!(stderr_of(&out).contains("no archive"), "{}", stderr_of(&out));
+    assert_eq!(world.sim.request_count(), 0);
+}
+
+#[test]
+fn a_second_sync_while_one_holds_the_archive_exits_75() {
+    let world = small_world();
+    let lock = SyncLock::acquire(&world.db).unwrap();
+    let out = world.sync(&["--since", "6d"]).assert().code(75);
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("another sync holds") && stderr.contains(&format!("pid {}", std::process::id())),
+        "{stderr}"
+    );
+    drop(lock);
+    world.sync(&["--since", "6d"]).assert().success();
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the real `gaussjobs` binary against the in-process simulator.
+
+mod bad_input;
+mod demo;
+mod query;
+mod support;
+mod sync;
