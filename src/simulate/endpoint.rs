@@ -210,8 +210,7 @@ fn page_body(world: &mut World, filter: &Filter, offset: u64, limit: u32, drift:
         if i > 0 {
             body.push(',');
         }
-        let job = world.get(key).expect("listed keys exist");
-        body.push_str(&job.to_api_json().to_string());
+        body.push_str(world.text(key).expect("listed keys exist"));
     }
     body.push_str(&format!("],\"total_count\":{}}}", page.total_count));
     if drift {

@@ -1,6 +1,7 @@
 //! The simulator's state: the jobs (kept sorted by create time so a time window is a range
 //! scan), their filtering and paging, the mutations tests make, and the request log.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
@@ -41,9 +42,29 @@ pub(crate) struct Page {
     pub total_count: usize,
 }
 
+/// A job and its text, rendered on first serve and kept, so a page is a concatenation (a
+/// job's text only changes when the job does, and every change replaces the entry).
+struct Entry {
+    job: SimJob,
+    text: OnceCell<String>,
+}
+
+impl Entry {
+    fn new(job: SimJob) -> Entry {
+        Entry {
+            job,
+            text: OnceCell::new(),
+        }
+    }
+
+    fn text(&self) -> &str {
+        self.text.get_or_init(|| self.job.to_api_json().to_string())
+    }
+}
+
 pub(crate) struct World {
     pub config: SimConfig,
-    jobs: BTreeMap<Key, SimJob>,
+    jobs: BTreeMap<Key, Entry>,
     by_id: HashMap<String, DateTime<Utc>>,
     instances: Vec<Instance>,
     /// Drives generation (initial jobs, `generate_jobs`, drift): the same seed and the same
@@ -83,29 +104,26 @@ impl World {
         self.jobs.len()
     }
 
-    pub fn get(&self, key: &Key) -> Option<&SimJob> {
-        self.jobs.get(key)
+    /// The job's text exactly as served.
+    pub fn text(&self, key: &Key) -> Option<&str> {
+        self.jobs.get(key).map(Entry::text)
     }
 
     /// Every job, newest first (the API's order).
     pub fn all(&self) -> impl Iterator<Item = &SimJob> {
-        self.jobs.values().rev()
+        self.jobs.values().rev().map(|e| &e.job)
     }
 
     pub fn insert(&mut self, job: SimJob) {
         self.remove(&job.job_id.clone());
         self.by_id.insert(job.job_id.clone(), job.create_time);
-        self.jobs.insert((job.create_time, job.job_id.clone()), job);
+        self.jobs
+            .insert((job.create_time, job.job_id.clone()), Entry::new(job));
     }
 
     pub fn remove(&mut self, job_id: &str) -> Option<SimJob> {
         let created = self.by_id.remove(job_id)?;
-        self.jobs.remove(&(created, job_id.to_string()))
-    }
-
-    pub fn get_mut(&mut self, job_id: &str) -> Option<&mut SimJob> {
-        let created = *self.by_id.get(job_id)?;
-        self.jobs.get_mut(&(created, job_id.to_string()))
+        self.jobs.remove(&(created, job_id.to_string())).map(|e| e.job)
     }
 
     fn fresh_id(&mut self) -> String {
@@ -145,7 +163,7 @@ impl World {
     }
 
     pub fn set_status(&mut self, job_id: &str, status: &str, at: DateTime<Utc>) -> bool {
-        let Some(job) = self.get_mut(job_id) else {
+        let Some(mut job) = self.remove(job_id) else {
             return false;
         };
         job.job_status = status.to_string();
@@ -159,6 +177,7 @@ impl World {
             }
             _ => {}
         }
+        self.insert(job);
         true
     }
 
@@ -203,7 +222,7 @@ impl World {
                 .by_id
                 .get(id)
                 .map(|t| (*t, id.clone()))
-                .filter(|k| range_contains(&range, k) && filter.matches(&self.jobs[k]))
+                .filter(|k| range_contains(&range, k) && filter.matches(&self.jobs[k].job))
                 .into_iter()
                 .collect();
             let total_count = keys.len();
@@ -214,8 +233,8 @@ impl World {
         }
         let mut keys = Vec::new();
         let mut total_count = 0;
-        for (key, job) in self.jobs.range(range).rev() {
-            if !filter.matches(job) {
+        for (key, entry) in self.jobs.range(range).rev() {
+            if !filter.matches(&entry.job) {
                 continue;
             }
             if total_count >= offset && keys.len() < limit {
