@@ -87,7 +87,11 @@ fn answer(
         );
     }
     if project_id != world.config.project_id {
-        return service_error(403, "DBS.280238", "The project ID does not match the token.");
+        return service_error(
+            403,
+            "DBS.280238",
+            "The project ID does not match the token.",
+        );
     }
 
     // The first occurrence wins; an empty value is the same as none.
@@ -116,7 +120,10 @@ fn answer(
         start: None,
         end: None,
     };
-    for (name, slot) in [("start_time", &mut filter.start), ("end_time", &mut filter.end)] {
+    for (name, slot) in [
+        ("start_time", &mut filter.start),
+        ("end_time", &mut filter.end),
+    ] {
         if let Some(text) = param(name) {
             match parse_time(text) {
                 Some(t) => *slot = Some(t),

@@ -152,8 +152,12 @@ mod tests {
             r#"{"kind":{"type":"too_many_requests","retry_after_secs":2},"times":1,"min_offset":100}"#,
         )
         .unwrap();
-        assert_eq!(f, Fault::too_many_requests(Some(2)).times(1).min_offset(100));
-        let back: Fault = serde_json::from_value(serde_json::to_value(Fault::drift()).unwrap()).unwrap();
+        assert_eq!(
+            f,
+            Fault::too_many_requests(Some(2)).times(1).min_offset(100)
+        );
+        let back: Fault =
+            serde_json::from_value(serde_json::to_value(Fault::drift()).unwrap()).unwrap();
         assert_eq!(back, Fault::drift());
     }
 

@@ -120,8 +120,8 @@ pub(crate) fn job(
     let inst = &instances[rng.gen_range(0..instances.len())];
     let job_name = JOB_NAMES[rng.gen_range(0..JOB_NAMES.len())];
     let job_status = weighted(rng, &JOB_STATUSES);
-    let offset = FixedOffset::east_opt(OFFSETS[rng.gen_range(0..OFFSETS.len())])
-        .expect("offsets are valid");
+    let offset =
+        FixedOffset::east_opt(OFFSETS[rng.gen_range(0..OFFSETS.len())]).expect("offsets are valid");
 
     let started = create_time + Duration::seconds(rng.gen_range(1..=300));
     let (start_time, end_time) = match job_status {
@@ -198,7 +198,11 @@ pub(crate) fn job(
 }
 
 /// A whole-second time uniformly in `[from, to)`; `from` itself when the range is empty.
-pub(crate) fn time_in<R: Rng>(rng: &mut R, from: DateTime<Utc>, to: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn time_in<R: Rng>(
+    rng: &mut R,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> DateTime<Utc> {
     // Whole seconds not before `from`.
     let lo = from.timestamp() + i64::from(from.timestamp_subsec_nanos() > 0);
     let hi = to.timestamp() + i64::from(to.timestamp_subsec_nanos() > 0);

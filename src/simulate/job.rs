@@ -237,8 +237,14 @@ mod tests {
 
     #[test]
     fn rejects_jobs_without_id_or_time() {
-        assert!(SimJob::from_api_json(&serde_json::json!({"create_time": "2024-03-01T00:00:00+0000"})).is_err());
+        assert!(SimJob::from_api_json(
+            &serde_json::json!({"create_time": "2024-03-01T00:00:00+0000"})
+        )
+        .is_err());
         assert!(SimJob::from_api_json(&serde_json::json!({"job_id": "x"})).is_err());
-        assert!(SimJob::from_api_json(&serde_json::json!({"job_id": "x", "create_time": "soon"})).is_err());
+        assert!(
+            SimJob::from_api_json(&serde_json::json!({"job_id": "x", "create_time": "soon"}))
+                .is_err()
+        );
     }
 }

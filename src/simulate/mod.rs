@@ -130,7 +130,9 @@ impl Simulator {
         let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .expect("binding 127.0.0.1:0 for the simulator");
-        let addr = listener.local_addr().expect("a bound listener has an address");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let sim = self.clone();
         let thread = std::thread::Builder::new()

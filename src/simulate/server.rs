@@ -19,11 +19,17 @@ pub(crate) fn router(sim: Simulator) -> Router {
     Router::new()
         .route("/v3/{project_id}/scheduled-jobs", get(list_jobs))
         .route("/_sim/jobs", get(control_jobs).post(control_add_job))
-        .route("/_sim/jobs/{job_id}", axum::routing::delete(control_remove_job))
+        .route(
+            "/_sim/jobs/{job_id}",
+            axum::routing::delete(control_remove_job),
+        )
         .route("/_sim/jobs/{job_id}/status", post(control_set_status))
         .route("/_sim/generate", post(control_generate))
         .route("/_sim/purge", post(control_purge))
-        .route("/_sim/faults", post(control_add_fault).delete(control_clear_faults))
+        .route(
+            "/_sim/faults",
+            post(control_add_fault).delete(control_clear_faults),
+        )
         .route("/_sim/requests", get(control_requests))
         .route("/_sim/stats", get(control_stats))
         .fallback(not_found)
@@ -58,11 +64,13 @@ async fn list_jobs(
 ) -> Response {
     // Decoded the way the real service decodes it: `+` becomes a space.
     let query: Vec<(String, String)> = query
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default();
-    let token = headers
-        .get("x-auth-token")
-        .and_then(|v| v.to_str().ok());
+    let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
     let reply = endpoint::list(&mut sim.lock(), &project_id, token, query);
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
@@ -90,8 +98,8 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     }
 }
 
-fn parse_body<T: for<'de> Deserialize<'de>>(body: &str) -> Result<T, Response> {
-    serde_json::from_str(body).map_err(|e| bad_request(format!("unreadable body: {e}")))
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &str) -> Result<T, String> {
+    serde_json::from_str(body).map_err(|e| format!("unreadable body: {e}"))
 }
 
 async fn control_jobs(State(sim): State<Simulator>) -> Response {
@@ -101,7 +109,7 @@ async fn control_jobs(State(sim): State<Simulator>) -> Response {
 async fn control_add_job(State(sim): State<Simulator>, body: String) -> Response {
     let value: Value = match parse_body(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     match SimJob::from_api_json(&value) {
         Ok(job) => {
@@ -134,7 +142,7 @@ async fn control_set_status(
 ) -> Response {
     let body: StatusBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let at = match parse_time(&body.at) {
         Ok(t) => t,
@@ -157,7 +165,7 @@ struct GenerateBody {
 async fn control_generate(State(sim): State<Simulator>, body: String) -> Response {
     let body: GenerateBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     match (parse_time(&body.from), parse_time(&body.to)) {
         (Ok(from), Ok(to)) => ok(json!({"job_ids": sim.generate_jobs(body.n, from, to)})),
@@ -173,7 +181,7 @@ struct PurgeBody {
 async fn control_purge(State(sim): State<Simulator>, body: String) -> Response {
     let body: PurgeBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     match parse_time(&body.before) {
         Ok(t) => ok(json!({"purged": sim.purge_before(t)})),
@@ -187,7 +195,7 @@ async fn control_add_fault(State(sim): State<Simulator>, body: String) -> Respon
             sim.inject(fault);
             ok(json!({"faults": sim.lock().faults.len()}))
         }
-        Err(r) => r,
+        Err(e) => bad_request(e),
     }
 }
 

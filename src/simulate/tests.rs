@@ -129,7 +129,10 @@ impl Harness {
 }
 
 fn error_code(a: &Answer) -> String {
-    a.json()["error_code"].as_str().unwrap_or_default().to_string()
+    a.json()["error_code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[tokio::test]
@@ -138,15 +141,26 @@ async fn paging_covers_every_job_once_newest_first_with_the_served_text() {
     let (ids, total) = h.all_pages(&[], 100).await;
     assert_eq!(total, 2_500);
     assert_eq!(ids.len(), 2_500);
-    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 2_500, "no repeats");
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        2_500,
+        "no repeats"
+    );
     assert_eq!(h.sim.request_count(), 25);
 
     let jobs = h.sim.jobs();
-    let expected: Vec<String> = jobs.iter().map(|j| j["job_id"].as_str().unwrap().into()).collect();
+    let expected: Vec<String> = jobs
+        .iter()
+        .map(|j| j["job_id"].as_str().unwrap().into())
+        .collect();
     assert_eq!(ids, expected, "the API's order is jobs()'s order");
     let created: Vec<DateTime<Utc>> = jobs
         .iter()
-        .map(|j| crate::time::parse_api(j["create_time"].as_str().unwrap()).unwrap().unwrap())
+        .map(|j| {
+            crate::time::parse_api(j["create_time"].as_str().unwrap())
+                .unwrap()
+                .unwrap()
+        })
         .collect();
     assert!(created.windows(2).all(|w| w[0] >= w[1]), "newest first");
 
@@ -171,7 +185,11 @@ async fn defaults_are_offset_0_and_limit_100() {
     assert_eq!(page.total(), 250);
     let past_end = h.list(&[("offset", "1000")]).await;
     assert_eq!(past_end.ids().len(), 0);
-    assert_eq!(past_end.total(), 250, "total_count counts matches, not the page");
+    assert_eq!(
+        past_end.total(),
+        250,
+        "total_count counts matches, not the page"
+    );
 }
 
 #[tokio::test]
@@ -180,7 +198,14 @@ async fn filters_match_exactly() {
     let jobs = h.sim.jobs();
     let count = |key: &str, value: &str| jobs.iter().filter(|j| j[key] == value).count() as u64;
 
-    for status in ["Completed", "Failed", "Running", "Pending", "Unauthorized", "Canceled"] {
+    for status in [
+        "Completed",
+        "Failed",
+        "Running",
+        "Pending",
+        "Unauthorized",
+        "Canceled",
+    ] {
         let (ids, total) = h.all_pages(&[("status", status)], 100).await;
         assert_eq!(total, count("job_status", status), "{status}");
         assert_eq!(ids.len() as u64, total);
@@ -191,7 +216,9 @@ async fn filters_match_exactly() {
         let value = first[key].as_str().unwrap();
         let page = h.list(&[(key, value)]).await;
         assert_eq!(page.total(), count(key, value), "{key}");
-        assert!(page.ids().contains(&first["job_id"].as_str().unwrap().to_string()));
+        assert!(page
+            .ids()
+            .contains(&first["job_id"].as_str().unwrap().to_string()));
         for job in page.json()["schedules"].as_array().unwrap() {
             assert_eq!(job[key], value);
         }
@@ -205,7 +232,11 @@ async fn filters_match_exactly() {
         .count() as u64;
     assert_eq!(both.total(), want);
     assert_eq!(h.list(&[("job_id", "nope")]).await.total(), 0);
-    assert_eq!(h.list(&[("status", "completed")]).await.total(), 0, "exact match");
+    assert_eq!(
+        h.list(&[("status", "completed")]).await.total(),
+        0,
+        "exact match"
+    );
 }
 
 #[tokio::test]
@@ -221,9 +252,15 @@ async fn time_window_edges_follow_each_boundary_mode() {
         ("after", end + one),
     ];
     let cases = [
-        (Boundary::StartInclusiveEndExclusive, vec!["inside", "on_start"]),
+        (
+            Boundary::StartInclusiveEndExclusive,
+            vec!["inside", "on_start"],
+        ),
         (Boundary::BothExclusive, vec!["inside"]),
-        (Boundary::BothInclusive, vec!["on_end", "inside", "on_start"]),
+        (
+            Boundary::BothInclusive,
+            vec!["on_end", "inside", "on_start"],
+        ),
     ];
     for (boundary, want) in cases {
         let sim = Simulator::empty(SimConfig {
@@ -279,7 +316,9 @@ async fn limit_and_offset_out_of_range_are_400() {
 #[tokio::test]
 async fn an_unencoded_plus_is_rejected_like_the_real_service() {
     let h = Harness::new(Simulator::new(config(100)));
-    let a = h.list_raw("start_time=2024-03-01T00:00:00+0000&limit=10").await;
+    let a = h
+        .list_raw("start_time=2024-03-01T00:00:00+0000&limit=10")
+        .await;
     assert_eq!(a.status, 400);
     assert_eq!(error_code(&a), "DBS.280001");
     assert_eq!(a.json()["error_msg"], "Invalid parameter: start_time");
@@ -290,7 +329,9 @@ async fn an_unencoded_plus_is_rejected_like_the_real_service() {
         h.sim.requests()[0].param("start_time"),
         Some("2024-03-01T00:00:00 0000")
     );
-    let ok = h.list_raw("start_time=2024-03-01T00:00:00%2B0000&limit=10").await;
+    let ok = h
+        .list_raw("start_time=2024-03-01T00:00:00%2B0000&limit=10")
+        .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     let unreadable = h.list(&[("start_time", "2024-03-01")]).await;
     assert_eq!(unreadable.status, 400);
@@ -312,16 +353,25 @@ async fn auth_and_project_errors_use_their_own_bodies() {
             body["error_message"],
             "Incorrect IAM authentication information: verify aksk signature fail"
         );
-        assert!(body.get("error_msg").is_none(), "gateway errors use error_message");
+        assert!(
+            body.get("error_msg").is_none(),
+            "gateway errors use error_message"
+        );
         let rid = body["request_id"].as_str().unwrap();
-        assert!(rid.len() == 32 && rid.chars().all(|c| c.is_ascii_hexdigit()), "{rid}");
+        assert!(
+            rid.len() == 32 && rid.chars().all(|c| c.is_ascii_hexdigit()),
+            "{rid}"
+        );
     }
     let other = format!("{}/v3/{}/scheduled-jobs", h.server.url, "f".repeat(32));
     let a = h
         .send(h.client.get(other).header("X-Auth-Token", DEFAULT_TOKEN))
         .await;
     assert_eq!(a.status, 403);
-    assert_eq!(a.json(), json!({"error_code":"DBS.280238","error_msg":"The project ID does not match the token."}));
+    assert_eq!(
+        a.json(),
+        json!({"error_code":"DBS.280238","error_msg":"The project ID does not match the token."})
+    );
     assert_eq!(h.sim.request_count(), 3);
 }
 
@@ -330,7 +380,11 @@ fn the_generator_is_deterministic_and_shows_every_quirk() {
     let a = Simulator::new(config(2_500)).jobs();
     let b = Simulator::new(config(2_500)).jobs();
     assert_eq!(a, b, "same seed, same jobs");
-    let c = Simulator::new(SimConfig { seed: 2, ..config(2_500) }).jobs();
+    let c = Simulator::new(SimConfig {
+        seed: 2,
+        ..config(2_500)
+    })
+    .jobs();
     assert_ne!(a, c, "another seed, other jobs");
 
     let ids: HashSet<&str> = a.iter().map(|j| j["job_id"].as_str().unwrap()).collect();
@@ -344,19 +398,25 @@ fn the_generator_is_deterministic_and_shows_every_quirk() {
     assert!(has(&|j| j["start_time"] == ""));
     assert!(has(&|j| j.get("start_time") == Some(&Value::Null)));
     assert!(has(&|j| j.get("start_time").is_none()));
-    assert!(has(&|j| j.get("end_time").is_none() && j["job_status"] == "Running"));
+    assert!(has(
+        &|j| j.get("end_time").is_none() && j["job_status"] == "Running"
+    ));
     assert!(has(&|j| j.get("target_config").is_none()));
     assert!(has(&|j| j.get("target_config") == Some(&Value::Null)));
     assert!(has(&|j| j["target_config"]["flavor"].is_string()));
-    assert!(has(&|j| j.get("proxy_id").is_some() && j.get("proxy_name").is_some()));
+    assert!(has(
+        &|j| j.get("proxy_id").is_some() && j.get("proxy_name").is_some()
+    ));
     assert!(has(&|j| j.get("order_id").is_some()));
     assert!(has(&|j| j["extra_info"]["tags"] == json!(["a"])));
     assert!(has(&|j| j["instance_status"] == "BUILD"));
     assert!(has(&|j| j["job_name"] == "RESIZE_FLAVOR"));
     assert!(has(&|j| j["job_name"] == "ResizeGaussDBforMySQLFlavor"));
     assert!(a.iter().all(|j| j["datastore_type"] == "gaussdb-mysql"));
-    assert!(a.iter().all(|j| j["instance_id"].as_str().unwrap().len() == 36
-        && j["instance_id"].as_str().unwrap().ends_with("in07")));
+    assert!(a
+        .iter()
+        .all(|j| j["instance_id"].as_str().unwrap().len() == 36
+            && j["instance_id"].as_str().unwrap().ends_with("in07")));
 
     // Two different instances share a name.
     let mut names: HashMap<&str, HashSet<&str>> = HashMap::new();
@@ -370,7 +430,10 @@ fn the_generator_is_deterministic_and_shows_every_quirk() {
     assert!(names.len() > 50, "about jobs/20 instances");
 
     let completed = a.iter().filter(|j| j["job_status"] == "Completed").count();
-    assert!((1_500..2_000).contains(&completed), "{completed} of 2500 completed");
+    assert!(
+        (1_500..2_000).contains(&completed),
+        "{completed} of 2500 completed"
+    );
 
     let t = |j: &Value, k: &str| {
         j.get(k)
@@ -410,7 +473,10 @@ fn mutations_change_what_the_api_holds() {
 
     sim.add_job(SimJob::new("b", created));
     assert!(sim.set_status("b", "Canceled", at));
-    assert_eq!(sim.jobs().iter().find(|j| j["job_id"] == "b").unwrap()["start_time"], "2024-03-01T09:00:00+0800");
+    assert_eq!(
+        sim.jobs().iter().find(|j| j["job_id"] == "b").unwrap()["start_time"],
+        "2024-03-01T09:00:00+0800"
+    );
 
     // Replacing a job with a new create time does not leave the old one behind.
     sim.add_job(SimJob::new("a", created + Duration::days(1)));
@@ -419,7 +485,11 @@ fn mutations_change_what_the_api_holds() {
     let ids = sim.generate_jobs(50, created, created + Duration::days(1));
     assert_eq!(ids.len(), 50);
     assert_eq!(sim.job_count(), 52);
-    assert_eq!(sim.purge_before(created + Duration::days(1)), 51, "b and the 50 new ones");
+    assert_eq!(
+        sim.purge_before(created + Duration::days(1)),
+        51,
+        "b and the 50 new ones"
+    );
     assert_eq!(sim.job_count(), 1);
     assert!(sim.remove_job("a"));
     assert!(!sim.remove_job("a"));
@@ -487,7 +557,10 @@ async fn latency_from_config_and_faults_delays_only_api_calls() {
     let h = Harness::new(sim);
     let t = Instant::now();
     h.control(reqwest::Method::GET, "/_sim/stats", None).await;
-    assert!(t.elapsed() < StdDuration::from_millis(150), "control calls are not delayed");
+    assert!(
+        t.elapsed() < StdDuration::from_millis(150),
+        "control calls are not delayed"
+    );
     let t = Instant::now();
     assert_eq!(h.list(&[]).await.status, 200);
     assert!(t.elapsed() >= StdDuration::from_millis(150));
@@ -505,7 +578,8 @@ async fn faults_target_offsets_windows_and_probability() {
     assert_eq!(h.list(&[("offset", "100")]).await.status, 500);
     h.sim.clear_faults();
 
-    h.sim.inject(Fault::status(503).window_containing(utc("2024-03-10T12:00:00Z")));
+    h.sim
+        .inject(Fault::status(503).window_containing(utc("2024-03-10T12:00:00Z")));
     let inside = [
         ("start_time", "2024-03-10T00:00:00+0000"),
         ("end_time", "2024-03-11T00:00:00+0000"),
@@ -516,7 +590,11 @@ async fn faults_target_offsets_windows_and_probability() {
     ];
     assert_eq!(h.list(&inside).await.status, 503);
     assert_eq!(h.list(&outside).await.status, 200);
-    assert_eq!(h.list(&[]).await.status, 503, "no window contains everything");
+    assert_eq!(
+        h.list(&[]).await.status,
+        503,
+        "no window contains everything"
+    );
     h.sim.clear_faults();
 
     // Probability is drawn from the seeded rng: the same seed fires on the same requests.
@@ -553,7 +631,11 @@ async fn drift_keeps_total_count_but_shifts_the_next_page() {
         q
     };
     let p1 = h.list(&page1("0")).await;
-    assert_eq!(p1.ids(), before[..100], "the drifting page itself is served normally");
+    assert_eq!(
+        p1.ids(),
+        before[..100],
+        "the drifting page itself is served normally"
+    );
     let p2 = h.list(&page1("100")).await;
     assert_eq!(p2.total(), total, "total_count unchanged");
     assert_eq!(
@@ -562,7 +644,10 @@ async fn drift_keeps_total_count_but_shifts_the_next_page() {
         "job 100 slid onto page 1 and is skipped"
     );
     let (after, _) = h.all_pages(&window, 100).await;
-    assert!(!after.contains(&before[0]), "the page's newest job was purged");
+    assert!(
+        !after.contains(&before[0]),
+        "the page's newest job was purged"
+    );
     assert!(after.contains(&before[100]));
     assert_eq!(after.len() as u64, total);
 }
@@ -585,13 +670,21 @@ async fn control_interface_mirrors_the_methods() {
         "target_config": {"flavor": "gaussdb.mysql.xlarge.arm.4", "mem": "16", "cpu": "4"},
         "future_field": {"nested": [1, 2]}
     });
-    let a = h.control(Method::POST, "/_sim/jobs", Some(job.clone())).await;
+    let a = h
+        .control(Method::POST, "/_sim/jobs", Some(job.clone()))
+        .await;
     assert_eq!(a.status, 200, "{}", a.body);
-    let bad = h.control(Method::POST, "/_sim/jobs", Some(json!({"job_id": "x"}))).await;
+    let bad = h
+        .control(Method::POST, "/_sim/jobs", Some(json!({"job_id": "x"})))
+        .await;
     assert_eq!(bad.status, 400);
 
     let served = h.list(&[("job_id", "ctl-1")]).await;
-    assert_eq!(served.json()["schedules"][0], job, "served as posted, unknown field kept");
+    assert_eq!(
+        served.json()["schedules"][0],
+        job,
+        "served as posted, unknown field kept"
+    );
     let listed = h.control(Method::GET, "/_sim/jobs", None).await;
     assert_eq!(listed.json(), json!([job]));
 
@@ -624,7 +717,11 @@ async fn control_interface_mirrors_the_methods() {
         .await;
     assert_eq!(g.json()["job_ids"].as_array().unwrap().len(), 5);
     let p = h
-        .control(Method::POST, "/_sim/purge", Some(json!({"before": "2024-02-15T00:00:00Z"})))
+        .control(
+            Method::POST,
+            "/_sim/purge",
+            Some(json!({"before": "2024-02-15T00:00:00Z"})),
+        )
         .await;
     assert_eq!(p.json()["purged"], 5);
 
@@ -643,18 +740,28 @@ async fn control_interface_mirrors_the_methods() {
         Some(json!({"kind": {"type": "status", "code": 500}})),
     )
     .await;
-    assert_eq!(h.control(Method::DELETE, "/_sim/faults", None).await.status, 200);
+    assert_eq!(
+        h.control(Method::DELETE, "/_sim/faults", None).await.status,
+        200
+    );
     assert_eq!(h.list(&[]).await.status, 200);
 
     let d = h.control(Method::DELETE, "/_sim/jobs/ctl-1", None).await;
     assert_eq!(d.status, 200);
     let stats = h.control(Method::GET, "/_sim/stats", None).await;
-    assert_eq!(stats.json(), json!({"requests": 3, "jobs": 0}), "control calls not counted");
+    assert_eq!(
+        stats.json(),
+        json!({"requests": 3, "jobs": 0}),
+        "control calls not counted"
+    );
     let log = h.control(Method::GET, "/_sim/requests", None).await;
     assert_eq!(log.json().as_array().unwrap().len(), 3);
 
     let unknown = h.control(Method::GET, "/v3/whatever", None).await;
-    assert_eq!((unknown.status, error_code(&unknown)), (404, "APIGW.0101".to_string()));
+    assert_eq!(
+        (unknown.status, error_code(&unknown)),
+        (404, "APIGW.0101".to_string())
+    );
 }
 
 #[tokio::test]
@@ -668,13 +775,26 @@ async fn serve_runs_on_a_caller_listener_until_dropped() {
     });
     let url = format!("http://{addr}/v3/{DEFAULT_PROJECT_ID}/scheduled-jobs?limit=5");
     let client = reqwest::Client::new();
-    let resp = client.get(&url).header("X-Auth-Token", DEFAULT_TOKEN).send().await.unwrap();
+    let resp = client
+        .get(&url)
+        .header("X-Auth-Token", DEFAULT_TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(ListJobsPage::from_json(&resp.text().await.unwrap()).unwrap().total_count, 20);
+    assert_eq!(
+        ListJobsPage::from_json(&resp.text().await.unwrap())
+            .unwrap()
+            .total_count,
+        20
+    );
     task.abort();
     let _ = task.await;
     let fresh = reqwest::Client::new();
-    assert!(fresh.get(&url).send().await.is_err(), "stopped with the future");
+    assert!(
+        fresh.get(&url).send().await.is_err(),
+        "stopped with the future"
+    );
 }
 
 #[test]
@@ -685,7 +805,10 @@ fn background_server_stops_on_drop() {
     assert!(server.url.starts_with("http://127.0.0.1:"));
     assert!(std::net::TcpStream::connect(addr).is_ok());
     drop(server);
-    assert!(std::net::TcpStream::connect(addr).is_err(), "port closed after drop");
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "port closed after drop"
+    );
 }
 
 /// A page read without building its objects, so the test times the server, not the parsing.
@@ -713,7 +836,10 @@ fn large_sets_page_quickly() {
         let start = now() - Duration::days(60 - day);
         let window = vec![
             ("start_time".to_string(), crate::time::to_api(start)),
-            ("end_time".to_string(), crate::time::to_api(start + Duration::days(1))),
+            (
+                "end_time".to_string(),
+                crate::time::to_api(start + Duration::days(1)),
+            ),
         ];
         let mut offset = 0;
         loop {
@@ -733,5 +859,9 @@ fn large_sets_page_quickly() {
     }
     assert_eq!(total, 200_000);
     assert!(requests > 1_900, "{requests}");
-    assert!(t.elapsed() < StdDuration::from_secs(10), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < StdDuration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
 }

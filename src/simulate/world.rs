@@ -123,7 +123,9 @@ impl World {
 
     pub fn remove(&mut self, job_id: &str) -> Option<SimJob> {
         let created = self.by_id.remove(job_id)?;
-        self.jobs.remove(&(created, job_id.to_string())).map(|e| e.job)
+        self.jobs
+            .remove(&(created, job_id.to_string()))
+            .map(|e| e.job)
     }
 
     fn fresh_id(&mut self) -> String {
@@ -190,9 +192,7 @@ impl World {
             Boundary::BothExclusive => (false, false),
             Boundary::BothInclusive => (true, true),
         };
-        let lo = filter
-            .start
-            .map(|s| if start_incl { s } else { s + tick });
+        let lo = filter.start.map(|s| if start_incl { s } else { s + tick });
         let hi = filter.end.map(|e| if end_incl { e + tick } else { e });
         if let (Some(lo), Some(hi)) = (lo, hi) {
             if lo >= hi {
@@ -258,13 +258,14 @@ impl World {
         let floor = match filter.start {
             Some(s) if self.config.boundary == Boundary::BothExclusive => s + Duration::seconds(1),
             Some(s) => s,
-            None => self
-                .jobs
-                .keys()
-                .next()
-                .map_or(last.0, |(t, _)| *t)
-                .min(last.0)
-                - Duration::seconds(1),
+            None => {
+                self.jobs
+                    .keys()
+                    .next()
+                    .map_or(last.0, |(t, _)| *t)
+                    .min(last.0)
+                    - Duration::seconds(1)
+            }
         };
         job.job_id = self.fresh_id();
         job.create_time = floor.min(last.0);
@@ -308,7 +309,10 @@ mod tests {
             seen.extend(page.keys);
         }
         assert_eq!(seen.len(), 1000);
-        assert!(seen.windows(2).all(|p| p[0] > p[1]), "newest first, no repeats");
+        assert!(
+            seen.windows(2).all(|p| p[0] > p[1]),
+            "newest first, no repeats"
+        );
         let ids: HashSet<String> = seen.into_iter().map(|k| k.1).collect();
         assert_eq!(ids, w.ids());
     }
