@@ -109,26 +109,32 @@ pub(crate) fn instances(rng: &mut StdRng, n: usize) -> Vec<Instance> {
     out
 }
 
-/// One random job on one of `instances`, created at `create_time`.
+/// One random job on one of `instances`, created at `create_time`, as it stands at `now`.
 pub(crate) fn job(
     rng: &mut StdRng,
     instances: &[Instance],
     project_id: &str,
     job_id: String,
     create_time: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> SimJob {
     let inst = &instances[rng.gen_range(0..instances.len())];
     let job_name = JOB_NAMES[rng.gen_range(0..JOB_NAMES.len())];
-    let job_status = weighted(rng, &JOB_STATUSES);
+    let mut job_status = weighted(rng, &JOB_STATUSES);
     let offset =
         FixedOffset::east_opt(OFFSETS[rng.gen_range(0..OFFSETS.len())]).expect("offsets are valid");
 
     let started = create_time + Duration::seconds(rng.gen_range(1..=300));
+    let ended = started + Duration::seconds(rng.gen_range(1..=3600));
+    // A job never has a time after `now`: the newest jobs are still running or waiting.
+    if ended > now && ["Completed", "Failed", "Canceled"].contains(&job_status) {
+        job_status = "Running";
+    }
+    if started > now && job_status == "Running" {
+        job_status = "Pending";
+    }
     let (start_time, end_time) = match job_status {
-        "Completed" | "Failed" | "Canceled" => (
-            TimeField::At(started),
-            TimeField::At(started + Duration::seconds(rng.gen_range(1..=3600))),
-        ),
+        "Completed" | "Failed" | "Canceled" => (TimeField::At(started), TimeField::At(ended)),
         "Running" => (
             TimeField::At(started),
             if rng.gen_bool(0.5) {

@@ -447,7 +447,11 @@ fn the_generator_is_deterministic_and_shows_every_quirk() {
         assert_eq!(created.timestamp_subsec_nanos(), 0);
         if ["Completed", "Failed", "Canceled"].contains(&j["job_status"].as_str().unwrap()) {
             let (s, e) = (t(j, "start_time").unwrap(), t(j, "end_time").unwrap());
-            assert!(created <= s && s <= e, "{j}");
+            assert!(created <= s && s <= e && e <= now(), "{j}");
+        }
+        if j["job_status"] == "Running" {
+            assert!(t(j, "start_time").unwrap() <= now(), "{j}");
+            assert_eq!(t(j, "end_time"), None);
         }
         if ["Pending", "Unauthorized"].contains(&j["job_status"].as_str().unwrap()) {
             assert_eq!(t(j, "start_time"), None);
@@ -863,5 +867,24 @@ fn large_sets_page_quickly() {
         t.elapsed() < StdDuration::from_secs(10),
         "{:?}",
         t.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn run_cli_reports_a_port_it_cannot_bind() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let args = crate::cli::SimulateArgs {
+        port: taken.local_addr().unwrap().port(),
+        jobs: 10,
+        days: 1,
+        seed: 1,
+        token: DEFAULT_TOKEN.into(),
+        project_id: DEFAULT_PROJECT_ID.into(),
+        latency_ms: 0,
+    };
+    let err = run_cli(&args).await.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("cannot listen on 127.0.0.1:"),
+        "{err:#}"
     );
 }

@@ -148,6 +148,7 @@ impl World {
                 &self.config.project_id,
                 id.clone(),
                 created,
+                self.config.now,
             );
             self.insert(job);
             ids.push(id);
