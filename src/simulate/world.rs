@@ -341,4 +341,25 @@ mod tests {
         };
         assert_eq!(w.list(&f, 0, 100).total_count, 0);
     }
+
+    #[test]
+    fn drift_without_a_window_adds_the_oldest_job() {
+        let mut w = world(300);
+        let all = Filter::default();
+        let before = w.list(&all, 0, 300).keys;
+        let page = w.list(&all, 0, 50);
+        w.drift(&all, &page.keys);
+        let after = w.list(&all, 0, 300);
+        assert_eq!(after.total_count, 300);
+        assert_eq!(
+            after.keys[..299],
+            before[1..],
+            "everything slid one place forward"
+        );
+        assert!(
+            after.keys[299].0 < before[299].0,
+            "the new job is the oldest"
+        );
+        assert!(!w.ids().contains(&before[0].1));
+    }
 }
