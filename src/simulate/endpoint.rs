@@ -1,0 +1,243 @@
+//! The list call itself, apart from HTTP plumbing: authentication, parameter validation with
+//! the real service's error bodies, injected faults, and the page.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde_json::json;
+
+use super::faults::FaultKind;
+use super::world::{Filter, World};
+use super::RecordedRequest;
+
+/// An answer ready to be sent after `delay`.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+    pub delay: Duration,
+}
+
+impl Reply {
+    fn json(status: u16, body: serde_json::Value) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// Service errors carry `error_msg`.
+fn service_error(status: u16, code: &str, msg: &str) -> Reply {
+    Reply::json(status, json!({"error_code": code, "error_msg": msg}))
+}
+
+fn invalid(what: &str) -> Reply {
+    service_error(400, "DBS.280001", &format!("Invalid parameter: {what}"))
+}
+
+/// Reads a time parameter in the one form the API takes, `yyyy-mm-ddThh:mm:ss+hhmm`. An
+/// unencoded `+` arrives decoded as a space; the real service rejects that, and so does this.
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    if s.contains(char::is_whitespace) {
+        return None;
+    }
+    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%z")
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Handles `GET /v3/{project_id}/scheduled-jobs` and records it.
+pub(crate) fn list(
+    world: &mut World,
+    project_id: &str,
+    token: Option<&str>,
+    query: Vec<(String, String)>,
+) -> Reply {
+    let mut reply = answer(world, project_id, token, &query);
+    reply.delay += world.config.latency;
+    world.requests.push(RecordedRequest {
+        project_id: project_id.to_string(),
+        query,
+        status: reply.status,
+    });
+    reply
+}
+
+fn answer(
+    world: &mut World,
+    project_id: &str,
+    token: Option<&str>,
+    query: &[(String, String)],
+) -> Reply {
+    if token != Some(world.config.token.as_str()) {
+        // Gateway errors carry `error_message` and a request id, not `error_msg`.
+        let request_id = format!("{:032x}", world.fault_rng.gen::<u128>());
+        return Reply::json(
+            401,
+            json!({
+                "error_code": "APIGW.0301",
+                "error_message": "Incorrect IAM authentication information: verify aksk signature fail",
+                "request_id": request_id,
+            }),
+        );
+    }
+    if project_id != world.config.project_id {
+        return service_error(
+            403,
+            "DBS.280238",
+            "The project ID does not match the token.",
+        );
+    }
+
+    // The first occurrence wins; an empty value is the same as none.
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let offset = match param("offset").map(str::parse::<u64>) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return invalid("offset must be a non-negative integer."),
+    };
+    let limit = match param("limit").map(str::parse::<u32>) {
+        None => 100,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        Some(_) => return invalid("limit must be between 1 and 100."),
+    };
+    let mut filter = Filter {
+        status: param("status").map(String::from),
+        job_id: param("job_id").map(String::from),
+        job_name: param("job_name").map(String::from),
+        instance_id: param("instance_id").map(String::from),
+        start: None,
+        end: None,
+    };
+    for (name, slot) in [
+        ("start_time", &mut filter.start),
+        ("end_time", &mut filter.end),
+    ] {
+        if let Some(text) = param(name) {
+            match parse_time(text) {
+                Some(t) => *slot = Some(t),
+                None => return invalid(name),
+            }
+        }
+    }
+
+    // Latency faults add up; of the faults that replace the answer, the first that fires wins;
+    // drift only fires when the page was served normally.
+    let mut delay = Duration::ZERO;
+    let mut replaced: Option<FaultKind> = None;
+    let mut drift = false;
+    for pass in [false, true] {
+        for i in 0..world.faults.len() {
+            let fault = &world.faults[i];
+            let is_drift = fault.kind == FaultKind::Drift;
+            if is_drift != pass
+                || (is_drift && replaced.is_some())
+                || (fault.kind.is_terminal() && replaced.is_some())
+                || !fault.targets(offset, filter.start, filter.end)
+            {
+                continue;
+            }
+            let p = fault.probability;
+            if p < 1.0 && world.fault_rng.gen::<f64>() >= p {
+                continue;
+            }
+            let fault = &mut world.faults[i];
+            fault.spend();
+            match &fault.kind {
+                FaultKind::Latency { ms } => delay += Duration::from_millis(*ms),
+                FaultKind::Drift => drift = true,
+                kind => replaced = Some(kind.clone()),
+            }
+        }
+    }
+
+    let mut reply = match replaced {
+        Some(FaultKind::Status { code }) => {
+            let msg = match code {
+                503 => "Service unavailable. Please try again later.",
+                _ => "Internal server error.",
+            };
+            service_error(code, "DBS.280005", msg)
+        }
+        Some(FaultKind::TooManyRequests { retry_after_secs }) => {
+            let request_id = format!("{:032x}", world.fault_rng.gen::<u128>());
+            let mut r = Reply::json(
+                429,
+                json!({
+                    "error_code": "APIGW.0308",
+                    "error_message": "The throttling threshold has been reached: policy user over ratelimit,limit:10,time:1 second",
+                    "request_id": request_id,
+                }),
+            );
+            if let Some(secs) = retry_after_secs {
+                r.headers.push(("retry-after", secs.to_string()));
+            }
+            r
+        }
+        Some(FaultKind::MalformedJson) => {
+            let full = page_body(world, &filter, offset, limit, false);
+            // Cut on a char boundary so the body is still valid UTF-8, just not valid JSON.
+            let mut cut = full.len() / 2;
+            while !full.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            Reply {
+                status: 200,
+                headers: Vec::new(),
+                body: full[..cut].to_string(),
+                delay: Duration::ZERO,
+            }
+        }
+        _ => Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: page_body(world, &filter, offset, limit, drift),
+            delay: Duration::ZERO,
+        },
+    };
+    reply.delay = delay;
+    reply
+}
+
+fn page_body(world: &mut World, filter: &Filter, offset: u64, limit: u32, drift: bool) -> String {
+    let page = world.list(filter, offset, limit);
+    let mut body = String::from("{\"schedules\":[");
+    for (i, key) in page.keys.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(world.text(key).expect("listed keys exist"));
+    }
+    body.push_str(&format!("],\"total_count\":{}}}", page.total_count));
+    if drift {
+        world.drift(filter, &page.keys);
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_parameters_take_only_the_api_form() {
+        let want = crate::time::from_store("2024-03-01T00:00:00Z");
+        assert_eq!(parse_time("2024-03-01T08:00:00+0800"), want);
+        assert_eq!(parse_time("2024-02-29T19:00:00-0500"), want);
+        assert_eq!(parse_time("2024-03-01T00:00:00 0000"), None, "unencoded +");
+        assert_eq!(parse_time("2024-03-01T00:00:00 +0000"), None);
+        assert_eq!(parse_time("2024-03-01"), None);
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}
