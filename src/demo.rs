@@ -56,7 +56,11 @@ pub async fn run(db: &Path, args: &DemoArgs, out: &mut dyn Write) -> anyhow::Res
     // The simulator is local: no gateway limit to respect.
     options.max_rps = 500.0;
     let first = crate::sync::run(db, &options, now).await?;
-    writeln!(out, "\n$ gaussjobs --db {} sync ...   (first run)", db.display())?;
+    writeln!(
+        out,
+        "\n$ gaussjobs --db {} sync ...   (first run)",
+        db.display()
+    )?;
     writeln!(out, "{}", first.summary())?;
 
     // The world moves on: the running jobs finish, new jobs arrive.
@@ -68,7 +72,11 @@ pub async fn run(db: &Path, args: &DemoArgs, out: &mut dyn Write) -> anyhow::Res
     simulator.generate_jobs(12, now - Duration::minutes(30), now);
     options.since = None;
     let second = crate::sync::run(db, &options, time::now_secs()).await?;
-    writeln!(out, "\n$ gaussjobs --db {} sync ...   (an hour later, from cron)", db.display())?;
+    writeln!(
+        out,
+        "\n$ gaussjobs --db {} sync ...   (an hour later, from cron)",
+        db.display()
+    )?;
     writeln!(out, "{}", second.summary())?;
     server.abort();
 
@@ -77,7 +85,9 @@ pub async fn run(db: &Path, args: &DemoArgs, out: &mut dyn Write) -> anyhow::Res
     let questions: [(&str, Vec<&str>); 3] = [
         (
             "Which jobs failed this week?",
-            vec!["query", "jobs", "--status", "Failed", "--since", "7d", "--limit", "8"],
+            vec![
+                "query", "jobs", "--status", "Failed", "--since", "7d", "--limit", "8",
+            ],
         ),
         (
             "How many jobs of each type, and how many failed?",
@@ -143,7 +153,10 @@ fn replace_previous_demo(db: &Path) -> anyhow::Result<()> {
     }
     let refuse = || {
         usage_with_hint(
-            format!("{} exists and is not a demo archive; the demo will not replace it", db.display()),
+            format!(
+                "{} exists and is not a demo archive; the demo will not replace it",
+                db.display()
+            ),
             "run the demo in another directory, or pass --db with a new file name",
         )
     };
@@ -178,7 +191,9 @@ fn replace_previous_demo(db: &Path) -> anyhow::Result<()> {
 fn shell_words(argv: &[&str]) -> String {
     argv.iter()
         .map(|a| {
-            if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=".contains(c)) {
+            if a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=".contains(c))
+            {
                 a.to_string()
             } else {
                 format!("\"{a}\"")

@@ -26,7 +26,10 @@ fn an_unparsable_since_is_a_usage_error() {
     let world = small_world();
     let out = world.sync(&["--since", "last tuesday"]).assert().code(2);
     let stderr = stderr_of(&out);
-    assert!(stderr.contains("--since") && stderr.contains("RFC 3339"), "{stderr}");
+    assert!(
+        stderr.contains("--since") && stderr.contains("RFC 3339"),
+        "{stderr}"
+    );
     assert_eq!(world.sim.request_count(), 0, "nothing was asked of the API");
 }
 
@@ -35,7 +38,10 @@ fn a_page_size_over_100_is_a_usage_error() {
     let world = small_world();
     let out = world.sync(&["--page-size", "101"]).assert().code(2);
     let stderr = stderr_of(&out);
-    assert!(stderr.contains("--page-size") && stderr.contains("1..=100"), "{stderr}");
+    assert!(
+        stderr.contains("--page-size") && stderr.contains("1..=100"),
+        "{stderr}"
+    );
     assert_eq!(world.sim.request_count(), 0);
 }
 
@@ -61,9 +67,16 @@ fn a_wrong_token_shows_the_apis_code_and_never_the_token() {
         })
         .unwrap();
     assert_eq!(outcome, "failed");
-    assert!(error.contains("APIGW.0301") && !error.contains(secret), "{error}");
+    assert!(
+        error.contains("APIGW.0301") && !error.contains(secret),
+        "{error}"
+    );
     // Not retried: a 401 is not worth it, and one refused window stops the others.
-    assert!(world.sim.request_count() <= 4, "{} requests", world.sim.request_count());
+    assert!(
+        world.sim.request_count() <= 4,
+        "{} requests",
+        world.sim.request_count()
+    );
 }
 
 #[test]
@@ -72,10 +85,18 @@ fn a_file_that_is_not_sqlite_is_refused_untouched() {
     let content = b"quarterly report, definitely not a database\n".repeat(100);
     std::fs::write(&world.db, &content).unwrap();
     let out = world.sync(&["--since", "6d"]).assert().code(2);
-    assert!(stderr_of(&out).contains("not an SQLite database"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("not an SQLite database"),
+        "{}",
+        stderr_of(&out)
+    );
     let out = world.gaussjobs().args(["query", "jobs"]).assert().code(2);
     assert!(stderr_of(&out).contains("not an SQLite database"));
-    assert_eq!(std::fs::read(&world.db).unwrap(), content, "left byte for byte");
+    assert_eq!(
+        std::fs::read(&world.db).unwrap(),
+        content,
+        "left byte for byte"
+    );
     assert_eq!(world.sim.request_count(), 0);
 }
 
@@ -116,27 +137,50 @@ fn missing_credentials_and_bad_values_are_usage_errors() {
         .env_remove("GAUSSJOBS_TOKEN")
         .assert()
         .code(2);
-    assert!(stderr_of(&out).contains("no credentials"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("no credentials"),
+        "{}",
+        stderr_of(&out)
+    );
     let out = world
         .gaussjobs()
         .env("GAUSSJOBS_TOKEN", "x")
-        .args(["sync", "--region", "moon-1", "--project-id", DEFAULT_PROJECT_ID])
+        .args([
+            "sync",
+            "--region",
+            "moon-1",
+            "--project-id",
+            DEFAULT_PROJECT_ID,
+        ])
         .assert()
         .code(2);
     let stderr = stderr_of(&out);
-    assert!(stderr.contains("unknown region") && stderr.contains("cn-north-4"), "{stderr}");
+    assert!(
+        stderr.contains("unknown region") && stderr.contains("cn-north-4"),
+        "{stderr}"
+    );
     let out = world.sync(&["--window", "soon"]).assert().code(2);
     assert!(stderr_of(&out).contains("--window"));
     let out = world
         .gaussjobs()
         .env("GAUSSJOBS_TOKEN", "x")
-        .args(["sync", "--endpoint", &world.server.url, "--project-id", "abc"])
+        .args([
+            "sync",
+            "--endpoint",
+            &world.server.url,
+            "--project-id",
+            "abc",
+        ])
         .assert()
         .code(2);
     assert!(stderr_of(&out).contains("32 letters and digits"));
     // No archive yet: a usage error naming what to do.
     let out = world.gaussjobs().args(["query", "jobs"]).assert().code(2);
-    assert!(stderr_of(&out).contains("no archive"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("no archive"),
+        "{}",
+        stderr_of(&out)
+    );
     assert_eq!(world.sim.request_count(), 0);
 }
 
@@ -147,7 +191,8 @@ fn a_second_sync_while_one_holds_the_archive_exits_75() {
     let out = world.sync(&["--since", "6d"]).assert().code(75);
     let stderr = stderr_of(&out);
     assert!(
-        stderr.contains("another sync holds") && stderr.contains(&format!("pid {}", std::process::id())),
+        stderr.contains("another sync holds")
+            && stderr.contains(&format!("pid {}", std::process::id())),
         "{stderr}"
     );
     drop(lock);

@@ -14,13 +14,22 @@ fn demo_syncs_and_answers_and_can_run_again() {
         let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
         assert!(stdout.contains("404 new"), "{stdout}");
         assert!(stdout.contains("4 changed"), "{stdout}");
-        assert!(stdout.contains("## Which jobs failed this week?"), "{stdout}");
+        assert!(
+            stdout.contains("## Which jobs failed this week?"),
+            "{stdout}"
+        );
         assert!(stdout.contains("ResizeGaussDBforMySQLFlavor"), "{stdout}");
-        assert!(stdout.contains("Completed") && stdout.contains("Running"), "{stdout}");
+        assert!(
+            stdout.contains("Completed") && stdout.contains("Running"),
+            "{stdout}"
+        );
     }
     // The demo refuses to replace an archive that is not its own.
     let other = dir.path().join("notes.db");
     std::fs::write(&other, b"not a demo").unwrap();
-    gaussjobs_in(dir.path(), &other).args(["demo"]).assert().code(2);
+    gaussjobs_in(dir.path(), &other)
+        .args(["demo"])
+        .assert()
+        .code(2);
     assert_eq!(std::fs::read(&other).unwrap(), b"not a demo");
 }

@@ -68,8 +68,18 @@ fn query_answers_match_independent_sql() {
         )
         .unwrap();
     let answer = json_stdout(world.gaussjobs().args([
-        "query", "jobs", "--instance", &name, "--status", "Completed", "--status", "Running",
-        "--limit", "1000", "--format", "json",
+        "query",
+        "jobs",
+        "--instance",
+        &name,
+        "--status",
+        "Completed",
+        "--status",
+        "Running",
+        "--limit",
+        "1000",
+        "--format",
+        "json",
     ]));
     let got: Vec<&str> = answer
         .as_array()
@@ -111,7 +121,11 @@ fn query_answers_match_independent_sql() {
 
     // One job and its history.
     let id = &want_first_job(&world);
-    let answer = json_stdout(world.gaussjobs().args(["query", "job", id, "--format", "json"]));
+    let answer = json_stdout(
+        world
+            .gaussjobs()
+            .args(["query", "job", id, "--format", "json"]),
+    );
     assert_eq!(answer["job"]["job_id"], Value::String(id.clone()));
     assert_eq!(answer["history"].as_array().unwrap().len(), 1);
 
@@ -121,7 +135,12 @@ fn query_answers_match_independent_sql() {
         .args(["query", "jobs", "--limit", "50", "--format", "ndjson"])
         .assert()
         .success();
-    assert_eq!(String::from_utf8_lossy(&out.get_output().stdout).lines().count(), 50);
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stdout)
+            .lines()
+            .count(),
+        50
+    );
     let out = world
         .gaussjobs()
         .args(["query", "jobs", "--limit", "50", "--format", "csv"])

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use chrono::{DateTime, Utc};
-use gaussjobs::simulate::{BackgroundServer, SimConfig, Simulator, DEFAULT_PROJECT_ID, DEFAULT_TOKEN};
+use gaussjobs::simulate::{
+    BackgroundServer, SimConfig, Simulator, DEFAULT_PROJECT_ID, DEFAULT_TOKEN,
+};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -13,19 +15,18 @@ pub struct World {
     pub db: PathBuf,
     pub sim: Simulator,
     pub server: BackgroundServer,
-    pub now: DateTime<Utc>,
 }
 
 impl World {
     pub fn new(config: SimConfig) -> World {
-        World::with(Simulator::new(config.clone()), config.now)
+        World::with(Simulator::new(config))
     }
 
     pub fn empty(config: SimConfig) -> World {
-        World::with(Simulator::empty(config.clone()), config.now)
+        World::with(Simulator::empty(config))
     }
 
-    fn with(sim: Simulator, now: DateTime<Utc>) -> World {
+    fn with(sim: Simulator) -> World {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("archive.db");
         let server = sim.spawn_background();
@@ -34,7 +35,6 @@ impl World {
             db,
             sim,
             server,
-            now,
         }
     }
 
@@ -82,12 +82,11 @@ pub fn gaussjobs_in(dir: &Path, db: &Path) -> Command {
     ] {
         cmd.env_remove(var);
     }
-    cmd.current_dir(dir).arg("--db").arg(db).timeout(std::time::Duration::from_secs(120));
+    cmd.current_dir(dir)
+        .arg("--db")
+        .arg(db)
+        .timeout(std::time::Duration::from_secs(120));
     cmd
-}
-
-pub fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
 /// A time as the API writes it (`2024-03-01T08:00:00+0800`), read independently of the
@@ -99,7 +98,11 @@ pub fn api_time_to_utc(v: Option<&Value>) -> Option<String> {
     }
     let t = DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%z")
         .unwrap_or_else(|e| panic!("simulator time {s:?}: {e}"));
-    Some(t.with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    Some(
+        t.with_timezone(&Utc)
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+    )
 }
 
 /// Now, whole seconds.

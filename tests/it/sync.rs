@@ -72,7 +72,10 @@ fn first_sync_of_60_days_equals_the_api_field_by_field() {
     let out = world.sync(&["--since", "61d"]).assert().success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains("2500 new"), "summary: {stderr}");
-    assert!(out.get_output().stdout.is_empty(), "sync prints nothing on stdout");
+    assert!(
+        out.get_output().stdout.is_empty(),
+        "sync prints nothing on stdout"
+    );
 
     let jobs = world.sim.jobs();
     assert_eq!(jobs.len(), 2_500);
@@ -83,8 +86,12 @@ fn first_sync_of_60_days_equals_the_api_field_by_field() {
     // The generated set really exercises the awkward cases.
     let raw_all: String = jobs.iter().map(|j| j.to_string()).collect();
     assert!(raw_all.contains("+0800") && raw_all.contains("-0500"));
-    assert!(jobs.iter().any(|j| j.get("start_time") == Some(&Value::Null)));
-    assert!(jobs.iter().any(|j| j.get("start_time") == Some(&Value::String(String::new()))));
+    assert!(jobs
+        .iter()
+        .any(|j| j.get("start_time") == Some(&Value::Null)));
+    assert!(jobs
+        .iter()
+        .any(|j| j.get("start_time") == Some(&Value::String(String::new()))));
     assert!(jobs.iter().any(|j| j.get("start_time").is_none()));
     assert!(world.count("SELECT count(*) FROM jobs WHERE start_time IS NULL") > 0);
     assert!(
@@ -110,7 +117,10 @@ fn first_sync_of_60_days_equals_the_api_field_by_field() {
     // Every request sent the time filter in the API's form, and limit 100.
     for req in world.sim.requests() {
         assert_eq!(req.param("limit"), Some("100"));
-        assert!(req.param("start_time").unwrap().ends_with("+0000"), "{req:?}");
+        assert!(
+            req.param("start_time").unwrap().ends_with("+0000"),
+            "{req:?}"
+        );
         assert!(req.param("offset").is_some());
     }
 }
@@ -125,7 +135,10 @@ fn second_sync_archives_new_and_changed_jobs_and_keeps_purged_ones() {
         now,
         ..SimConfig::default()
     });
-    let mut running = SimJob::new("0000running0000000000000000000001", now - Duration::hours(2));
+    let mut running = SimJob::new(
+        "0000running0000000000000000000001",
+        now - Duration::hours(2),
+    );
     running.job_status = "Running".into();
     world.sim.add_job(running);
     world.sync(&["--since", "21d"]).assert().success();
@@ -134,14 +147,20 @@ fn second_sync_archives_new_and_changed_jobs_and_keeps_purged_ones() {
 
     // The world changes: new jobs, one finishes, the API forgets everything older than 10 days.
     let new_ids = world.sim.generate_jobs(25, now - Duration::hours(1), now);
-    assert!(world.sim.set_status("0000running0000000000000000000001", "Completed", now));
+    assert!(world
+        .sim
+        .set_status("0000running0000000000000000000001", "Completed", now));
     let purged = world.sim.purge_before(now - Duration::days(10));
     assert!(purged > 100, "purged {purged}");
 
     let out = world.sync(&[]).assert().success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains("25 new, 1 changed"), "summary: {stderr}");
-    assert_eq!(world.count("SELECT count(*) FROM jobs"), 626, "purged jobs stay archived");
+    assert_eq!(
+        world.count("SELECT count(*) FROM jobs"),
+        626,
+        "purged jobs stay archived"
+    );
     for id in &new_ids {
         assert_eq!(
             world.count(&format!("SELECT count(*) FROM jobs WHERE job_id = '{id}'")),
@@ -172,7 +191,10 @@ fn second_sync_archives_new_and_changed_jobs_and_keeps_purged_ones() {
         second_requests * 4 < first_requests,
         "second run used {second_requests} requests, first {first_requests}"
     );
-    assert_eq!(world.count("SELECT count(*) FROM sync_runs WHERE outcome = 'ok'"), 2);
+    assert_eq!(
+        world.count("SELECT count(*) FROM sync_runs WHERE outcome = 'ok'"),
+        2
+    );
 }
 
 /// Jobs created exactly on window edges, and a second either side, under each reading of the
@@ -190,21 +212,21 @@ fn jobs_on_window_edges_are_not_missed() {
             boundary,
             ..SimConfig::default()
         });
-        let midnight = now
-            .date_naive()
-            .and_hms_opt(0, 0, 0)
-            .unwrap()
-            .and_utc();
+        let midnight = now.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
         let mut ids = Vec::new();
         for day in 0..4 {
             let edge = midnight - Duration::days(day);
             for (k, delta) in [-1i64, 0, 1].into_iter().enumerate() {
                 let id = format!("edge{day}{k}{:024}", 0);
-                world.sim.add_job(SimJob::new(&id, edge + Duration::seconds(delta)));
+                world
+                    .sim
+                    .add_job(SimJob::new(&id, edge + Duration::seconds(delta)));
                 ids.push(id);
             }
         }
-        let since = (midnight - Duration::days(5)).format("%Y-%m-%d").to_string();
+        let since = (midnight - Duration::days(5))
+            .format("%Y-%m-%d")
+            .to_string();
         world
             .sync(&["--since", &since, "--window", "1d", "--page-size", "2"])
             .assert()
