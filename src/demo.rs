@@ -74,7 +74,7 @@ pub async fn run(db: &Path, args: &DemoArgs, out: &mut dyn Write) -> anyhow::Res
     let second = crate::sync::run(db, &options, time::now_secs()).await?;
     writeln!(
         out,
-        "\n$ gaussjobs --db {} sync ...   (an hour later, from cron)",
+        "\n$ gaussjobs --db {} sync ...   (the next run, after jobs finished and new ones arrived)",
         db.display()
     )?;
     writeln!(out, "{}", second.summary())?;
@@ -117,10 +117,15 @@ pub async fn run(db: &Path, args: &DemoArgs, out: &mut dyn Write) -> anyhow::Res
         };
         crate::query::run(db, query, time::now_secs(), out, &mut std::io::stderr())?;
     }
+    let busiest: String = open_read_only(db)?.query_row(
+        "SELECT instance_name FROM jobs GROUP BY instance_name ORDER BY count(*) DESC LIMIT 1",
+        [],
+        |r| r.get(0),
+    )?;
     writeln!(
         out,
         "\nThe archive is {db_flag}. Ask it more, offline:\n  \
-         gaussjobs --db {db_flag} query jobs --instance gauss-3f2a\n  \
+         gaussjobs --db {db_flag} query jobs --instance {busiest}\n  \
          gaussjobs --db {db_flag} query sql \"SELECT job_status, count(*) FROM jobs GROUP BY 1\""
     )?;
     Ok(())
