@@ -65,6 +65,21 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     FAILED
 }
 
+/// Whether the error is only stdout's reader going away.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    let broken = |io: &std::io::Error| io.kind() == std::io::ErrorKind::BrokenPipe;
+    err.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(broken)
+            // The csv crate keeps its io::Error inside its own kind, not as a source.
+            || cause
+                .downcast_ref::<csv::Error>()
+                .is_some_and(|e| matches!(e.kind(), csv::ErrorKind::Io(io) if broken(io)))
+            || cause.downcast_ref::<serde_json::Error>().is_some_and(|e| {
+                e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe)
+            })
+    })
+}
+
 /// Prints `error: <message>: <cause>...` and any hint found in the chain.
 pub fn report(err: &anyhow::Error, stderr: &mut dyn Write) {
     let mut message = err.to_string();
@@ -95,5 +110,31 @@ pub fn report(err: &anyhow::Error, stderr: &mut dyn Write) {
             let _ = writeln!(stderr, "hint: {hint}");
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broken_pipes_are_recognised_through_each_writer() {
+        let io = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert!(is_broken_pipe(&anyhow::Error::from(io())));
+        assert!(is_broken_pipe(&anyhow::Error::from(serde_json::Error::io(io()))));
+        assert!(is_broken_pipe(&anyhow::Error::from(csv::Error::from(io()))));
+        let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(!is_broken_pipe(&anyhow::Error::from(other)));
+    }
+
+    #[test]
+    fn codes_follow_the_contract() {
+        assert_eq!(code_for(&usage("bad")), USAGE);
+        assert_eq!(code_for(&anyhow::anyhow!("boom")), FAILED);
+        let locked = StoreError::Locked {
+            path: "a.db".into(),
+            holder: "pid 1".into(),
+        };
+        assert_eq!(code_for(&anyhow::Error::from(locked).context("sync")), LOCKED);
     }
 }

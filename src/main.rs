@@ -21,6 +21,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(app::run(cli)) {
         Ok(()) => ExitCode::from(exit::OK),
+        // A reader that stopped reading (`| head`) is not a failure of ours.
+        Err(err) if exit::is_broken_pipe(&err) => ExitCode::from(exit::OK),
         Err(err) => {
             exit::report(&err, &mut std::io::stderr());
             ExitCode::from(exit::code_for(&err))
