@@ -124,6 +124,14 @@ pub(crate) fn job(
     let offset =
         FixedOffset::east_opt(OFFSETS[rng.gen_range(0..OFFSETS.len())]).expect("offsets are valid");
 
+    // Scheduled jobs wait for their maintenance window or an authorisation, but rarely for
+    // long: most jobs older than a few days have finished, as in a real project.
+    if create_time < now - Duration::days(3)
+        && ["Running", "Pending", "Unauthorized"].contains(&job_status)
+        && rng.gen_bool(0.85)
+    {
+        job_status = if rng.gen_bool(0.8) { "Completed" } else { "Canceled" };
+    }
     let started = create_time + Duration::seconds(rng.gen_range(1..=300));
     let ended = started + Duration::seconds(rng.gen_range(1..=3600));
     // A job never has a time after `now`: the newest jobs are still running or waiting.
