@@ -89,7 +89,7 @@ CREATE TABLE sync_runs (
     jobs_new          INTEGER NOT NULL DEFAULT 0,
     jobs_changed      INTEGER NOT NULL DEFAULT 0,
     jobs_unchanged    INTEGER NOT NULL DEFAULT 0,
-    outcome           TEXT NOT NULL,     -- running | ok | failed; 'running' left behind means the run was killed
+    outcome           TEXT NOT NULL,     -- running | ok | failed | interrupted (killed; marked by the next run)
     error             TEXT,
     pid               INTEGER,
     host              TEXT,

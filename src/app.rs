@@ -12,7 +12,7 @@ use crate::api::model::{JobStatus, Language};
 use crate::api::regions;
 use crate::cli::{Cli, Command, LanguageArg, SyncArgs};
 use crate::exit::{usage, usage_with_hint};
-use crate::sync::{Filter, SyncOptions};
+use crate::sync::{Filter, RunControl, SyncOptions};
 use crate::time;
 
 /// Runs the parsed command line.
@@ -22,7 +22,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Sync(ref args) => {
             let options = sync_options(args, now, &EnvCredentials)?;
-            let report = crate::sync::run(&db, &options, now).await?;
+            let control = RunControl {
+                wait_for_lock: args.wait,
+                ..RunControl::default()
+            };
+            let report = crate::sync::run(&db, &options, now, control).await?;
             if !cli.quiet {
                 eprintln!("{}", report.summary());
             }

@@ -118,6 +118,10 @@ pub struct SyncArgs {
     #[arg(long, value_enum, default_value_t = LanguageArg::EnUs)]
     pub language: LanguageArg,
 
+    /// When another sync holds the archive, wait for it instead of exiting 75.
+    #[arg(long)]
+    pub wait: bool,
+
     /// Seconds to wait for one response before retrying.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,

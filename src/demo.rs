@@ -15,7 +15,7 @@ use crate::cli::{Cli, Command, DemoArgs};
 use crate::exit::usage_with_hint;
 use crate::simulate::{SimConfig, SimJob, Simulator, TimeField, DEFAULT_PROJECT_ID, DEFAULT_TOKEN};
 use crate::store::{open_read_only, StoreError};
-use crate::sync::SyncOptions;
+use crate::sync::{RunControl, SyncOptions};
 use crate::time;
 
 /// Days of history the demo's simulator holds.
@@ -55,7 +55,7 @@ pub async fn run(db: &Path, args: &DemoArgs, out: &mut dyn Write) -> anyhow::Res
     options.since = Some(now - Duration::days(i64::from(DEMO_DAYS)));
     // The simulator is local: no gateway limit to respect.
     options.max_rps = 500.0;
-    let first = crate::sync::run(db, &options, now).await?;
+    let first = crate::sync::run(db, &options, now, RunControl::default()).await?;
     writeln!(
         out,
         "\n$ gaussjobs --db {} sync ...   (first run)",
@@ -71,7 +71,7 @@ pub async fn run(db: &Path, args: &DemoArgs, out: &mut dyn Write) -> anyhow::Res
     }
     simulator.generate_jobs(12, now - Duration::minutes(30), now);
     options.since = None;
-    let second = crate::sync::run(db, &options, time::now_secs()).await?;
+    let second = crate::sync::run(db, &options, time::now_secs(), RunControl::default()).await?;
     writeln!(
         out,
         "\n$ gaussjobs --db {} sync ...   (the next run, after jobs finished and new ones arrived)",

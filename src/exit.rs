@@ -121,7 +121,9 @@ mod tests {
     fn broken_pipes_are_recognised_through_each_writer() {
         let io = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
         assert!(is_broken_pipe(&anyhow::Error::from(io())));
-        assert!(is_broken_pipe(&anyhow::Error::from(serde_json::Error::io(io()))));
+        assert!(is_broken_pipe(&anyhow::Error::from(serde_json::Error::io(
+            io()
+        ))));
         assert!(is_broken_pipe(&anyhow::Error::from(csv::Error::from(io()))));
         let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
         assert!(!is_broken_pipe(&anyhow::Error::from(other)));
@@ -135,6 +137,9 @@ mod tests {
             path: "a.db".into(),
             holder: "pid 1".into(),
         };
-        assert_eq!(code_for(&anyhow::Error::from(locked).context("sync")), LOCKED);
+        assert_eq!(
+            code_for(&anyhow::Error::from(locked).context("sync")),
+            LOCKED
+        );
     }
 }

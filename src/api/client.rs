@@ -34,8 +34,11 @@ pub struct ClientConfig {
 /// How failed calls are retried: exponential backoff with jitter.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
-    /// Retries of 429, 5xx, unreadable bodies and timeouts.
+    /// Retries of 429, 5xx and timeouts.
     pub max_retries: usize,
+    /// Retries of a 200 whose body cannot be read: few, since a server that sends broken JSON
+    /// usually keeps doing so; the window is fetched again next run.
+    pub max_malformed_retries: usize,
     /// Retries when the endpoint cannot be reached at all: few, so a wrong endpoint is
     /// reported within seconds.
     pub max_connect_retries: usize,
@@ -50,6 +53,7 @@ impl Default for RetryPolicy {
         RetryPolicy {
             max_retries: 6,
             max_connect_retries: 2,
+            max_malformed_retries: 2,
             min_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(20),
             max_retry_after: Duration::from_secs(60),
@@ -209,15 +213,19 @@ impl Client {
             .with_max_delay(policy.max_delay)
             .with_max_times(policy.max_retries)
             .with_jitter();
-        let mut connect_failures = 0usize;
+        let (mut connect_failures, mut malformed) = (0usize, 0usize);
         (|| self.list_jobs_once(request))
             .retry(backoff)
-            .when(|e: &ApiError| {
-                if matches!(e, ApiError::Unreachable { .. }) {
+            .when(|e: &ApiError| match e {
+                ApiError::Unreachable { .. } => {
                     connect_failures += 1;
-                    return connect_failures <= policy.max_connect_retries;
+                    connect_failures <= policy.max_connect_retries
                 }
-                e.is_retryable()
+                ApiError::Malformed { .. } => {
+                    malformed += 1;
+                    malformed <= policy.max_malformed_retries
+                }
+                e => e.is_retryable(),
             })
             .adjust(|e: &ApiError, delay| match (e, delay) {
                 // The server knows best how long to wait; the cap keeps a hostile value from

@@ -130,7 +130,11 @@ pub(crate) fn job(
         && ["Running", "Pending", "Unauthorized"].contains(&job_status)
         && rng.gen_bool(0.85)
     {
-        job_status = if rng.gen_bool(0.8) { "Completed" } else { "Canceled" };
+        job_status = if rng.gen_bool(0.8) {
+            "Completed"
+        } else {
+            "Canceled"
+        };
     }
     let started = create_time + Duration::seconds(rng.gen_range(1..=300));
     let ended = started + Duration::seconds(rng.gen_range(1..=3600));

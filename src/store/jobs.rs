@@ -384,3 +384,60 @@ mod tests {
         assert_ne!(content_hash(a), content_hash(d));
     }
 }
+
+/// The statuses of jobs that may still change.
+pub const OPEN_STATUSES: [&str; 3] = ["Pending", "Running", "Unauthorized"];
+
+/// Which archived open jobs a refresh looks at.
+#[derive(Debug, Clone, Default)]
+pub struct OpenJobsFilter<'a> {
+    pub project_id: &'a str,
+    pub job_name: Option<&'a str>,
+    pub instance_id: Option<&'a str>,
+    /// Jobs this run already saw are current and skipped.
+    pub seen_by_run: i64,
+}
+
+/// Up to `limit` archived open jobs that run `seen_by_run` has not seen and the API has not
+/// forgotten, in job_id order after `after`: read in chunks, so memory stays flat.
+pub fn stale_open_jobs(
+    conn: &rusqlite::Connection,
+    filter: &OpenJobsFilter<'_>,
+    after: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT job_id FROM jobs
+         WHERE project_id = ?1 AND job_status IN ('Pending', 'Running', 'Unauthorized')
+           AND api_gone_at IS NULL
+           AND (last_run_id IS NULL OR last_run_id != ?2)
+           AND (?3 IS NULL OR job_name = ?3) AND (?4 IS NULL OR instance_id = ?4)
+           AND job_id > ?5
+         ORDER BY job_id LIMIT ?6",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            filter.project_id,
+            filter.seen_by_run,
+            filter.job_name,
+            filter.instance_id,
+            after,
+            limit as i64
+        ],
+        |r| r.get(0),
+    )?;
+    rows.collect()
+}
+
+/// Records that the API no longer returns an archived job when asked by its id.
+pub(crate) fn mark_gone(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE jobs SET api_gone_at = ?2 WHERE job_id = ?1 AND api_gone_at IS NULL",
+    )?
+    .execute(params![job_id, time::to_store(at)])?;
+    Ok(())
+}

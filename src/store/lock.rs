@@ -22,51 +22,71 @@ impl SyncLock {
     /// Takes the lock of the archive at `db` without waiting. When another process holds it,
     /// the error names that holder (pid, host, since when).
     pub fn acquire(db: &Path) -> Result<SyncLock> {
-        let path = lock_path(db);
-        let io = |source| StoreError::LockIo {
-            path: path.clone(),
-            source,
-        };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+        let (mut file, path) = open_lock_file(db)?;
         match file.try_lock() {
-            Ok(()) => {}
+            Ok(()) => SyncLock::hold(file, path),
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
-                return Err(StoreError::Locked {
+                Err(StoreError::Locked {
                     path: db.to_path_buf(),
                     holder: if holder.is_empty() {
                         "a process that has not written its name yet".into()
                     } else {
                         holder.to_string()
                     },
-                });
+                })
             }
-            Err(TryLockError::Error(e)) => return Err(io(e)),
+            Err(TryLockError::Error(source)) => Err(StoreError::LockIo { path, source }),
         }
+    }
+
+    /// Takes the lock, waiting for the holder to finish (or die) if there is one.
+    pub fn acquire_waiting(db: &Path) -> Result<SyncLock> {
+        let (file, path) = open_lock_file(db)?;
+        match file.lock() {
+            Ok(()) => SyncLock::hold(file, path),
+            Err(source) => Err(StoreError::LockIo { path, source }),
+        }
+    }
+
+    /// Writes this process's name into the lock file it now holds.
+    fn hold(mut file: File, path: PathBuf) -> Result<SyncLock> {
         let holder = format!(
             "pid {} on {} since {}",
             std::process::id(),
             hostname(),
             time::to_store(time::now_secs())
         );
-        file.set_len(0).map_err(io)?;
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
-        file.write_all(holder.as_bytes()).map_err(io)?;
-        file.flush().map_err(io)?;
-        Ok(SyncLock { _file: file, path })
+        let written = file
+            .set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(holder.as_bytes()))
+            .and_then(|()| file.flush());
+        match written {
+            Ok(()) => Ok(SyncLock { _file: file, path }),
+            Err(source) => Err(StoreError::LockIo { path, source }),
+        }
     }
 
     /// The lock file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+fn open_lock_file(db: &Path) -> Result<(File, PathBuf)> {
+    let path = lock_path(db);
+    match OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+    {
+        Ok(file) => Ok((file, path)),
+        Err(source) => Err(StoreError::LockIo { path, source }),
     }
 }
 
@@ -107,5 +127,20 @@ mod tests {
         }
         drop(first);
         SyncLock::acquire(&db).unwrap();
+    }
+
+    #[test]
+    fn a_waiting_holder_gets_the_lock_when_the_first_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a.db");
+        let first = SyncLock::acquire(&db).unwrap();
+        let waiter = {
+            let db = db.clone();
+            std::thread::spawn(move || SyncLock::acquire_waiting(&db).map(|_| ()))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(!waiter.is_finished(), "it waits while the lock is held");
+        drop(first);
+        waiter.join().unwrap().unwrap();
     }
 }

@@ -10,7 +10,7 @@ mod state;
 
 use std::path::PathBuf;
 
-pub use jobs::{JobRecord, PageCounts};
+pub use jobs::{stale_open_jobs, JobRecord, OpenJobsFilter, PageCounts, OPEN_STATUSES};
 pub use lock::SyncLock;
 pub use open::{open_read_only, Store, SCHEMA_VERSION};
 pub use runs::{RunFinish, RunStart};

@@ -14,8 +14,13 @@ use super::{Result, StoreError};
 const APPLICATION_ID: i64 = 0x474a_4f42;
 
 /// The migrations, applied in order; `PRAGMA user_version` is the number applied.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../migrations/0001_init.sql")),
+    (
+        "0002_open_jobs",
+        include_str!("../../migrations/0002_open_jobs.sql"),
+    ),
+];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::jobs::{upsert_jobs, JobRecord, PageCounts};
+use super::jobs::{mark_gone, upsert_jobs, JobRecord, PageCounts};
 use super::state::add_coverage;
 use super::{lock::hostname, Result, Store, StoreError};
 use crate::time;
@@ -104,6 +104,33 @@ impl Store {
         .map_err(sqlite)?;
         tx.commit().map_err(sqlite)?;
         Ok(counts)
+    }
+
+    /// Records that the API no longer knows these jobs (asked by id, it returned nothing).
+    pub fn mark_gone(&mut self, job_ids: &[String], at: DateTime<Utc>) -> Result<()> {
+        let path = self.path.clone();
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sqlite)?;
+        for id in job_ids {
+            mark_gone(&tx, id, at).map_err(sqlite)?;
+        }
+        tx.commit().map_err(sqlite)
+    }
+
+    /// Marks runs left `running` as `interrupted`. Only called while holding the sync lock, so
+    /// no such run is really still going: its process died.
+    pub fn mark_interrupted_runs(&mut self) -> Result<usize> {
+        self.conn
+            .execute(
+                "UPDATE sync_runs SET outcome = 'interrupted',
+                    error = coalesce(error, 'the run stopped before it finished (killed or crashed)')
+                 WHERE outcome = 'running'",
+                [],
+            )
+            .map_err(self.sqlite())
     }
 
     /// Records how the run ended.

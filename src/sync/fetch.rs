@@ -1,15 +1,16 @@
-//! The fetcher: pages one window until every job it holds has been seen, and hands each page
-//! to the writer as it arrives (memory stays one page per window in flight).
+//! The fetcher: pages one listing (a window of create time, an open-status list, or one job by
+//! id) until every job it holds has been seen, and hands each page to the writer as it arrives
+//! (memory stays one page per listing in flight).
 //!
 //! Offset paging drifts when jobs are created or purged between two pages: a job slides from
 //! page 2 onto page 1 and is never seen, while `total_count` may not change. So each page after
 //! the first starts one position early and must begin with the last job of the page before; if
-//! it does not, the pages shifted under us and the window is paged again from the start.
+//! it does not, the pages shifted under us and the listing is paged again from the start.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::plan::Window;
 use super::Filter;
@@ -17,86 +18,135 @@ use crate::api::{ApiError, Client, ListJobsRequest};
 use crate::store::JobRecord;
 use crate::time;
 
-/// How often a window is paged again after a shift before the run gives up on it (the next
-/// run retries it: its coverage is not recorded).
+/// How often a listing is paged again after a shift before the run gives up on it (the next
+/// run retries it: a window's coverage is not recorded).
 const MAX_REPAGES: usize = 5;
 
-/// One page for the writer. `completes` is set on a window's last page.
-#[derive(Debug)]
-pub struct PageWrite {
-    pub jobs: Vec<JobRecord>,
-    pub seen_at: DateTime<Utc>,
-    pub completes: Option<Window>,
+/// What to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    /// Every job created in the window; its coverage is recorded with its last page.
+    Window(Window),
+    /// Every job in one status, whenever created (the open jobs).
+    Status(String),
+    /// One job by id.
+    Job(String),
 }
 
-/// Why a window could not be completed.
+impl std::fmt::Display for Listing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Listing::Window(w) => write!(
+                f,
+                "window {}..{}",
+                time::to_store(w.start),
+                time::to_store(w.end)
+            ),
+            Listing::Status(s) => write!(f, "the {s} jobs"),
+            Listing::Job(id) => write!(f, "job {id}"),
+        }
+    }
+}
+
+/// What the writer is asked to do, in order.
+#[derive(Debug)]
+pub enum WriterMsg {
+    /// Archive a page; `completes` is set on a window's last page.
+    Page {
+        jobs: Vec<JobRecord>,
+        seen_at: DateTime<Utc>,
+        completes: Option<Window>,
+    },
+    /// The API no longer returns this job when asked by its id.
+    Gone { job_id: String, at: DateTime<Utc> },
+    /// Answer once everything sent before is committed.
+    Barrier(oneshot::Sender<()>),
+}
+
+/// Why a listing could not be completed.
 #[derive(Debug, thiserror::Error)]
-pub enum WindowError {
+pub enum ListingError {
     #[error("{0}")]
     Api(
         #[from]
         #[source]
         ApiError,
     ),
-    #[error("the jobs of this window kept shifting between pages ({0} attempts); it is fetched again next run")]
+    #[error(
+        "the jobs kept shifting between pages ({0} attempts); they are fetched again next run"
+    )]
     KeptDrifting(usize),
     /// The writer stopped (it reports its own error).
     #[error("the archive writer stopped")]
     WriterGone,
 }
 
-/// What paging a window found.
+/// What paging a listing found.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct WindowStats {
+pub struct ListingStats {
     pub pages: u64,
     pub jobs: u64,
     pub repages: u64,
 }
 
-/// Everything a fetcher needs besides the window.
+/// Everything a fetcher needs besides the listing.
+#[derive(Clone)]
 pub struct Fetcher {
     pub client: Arc<Client>,
     pub project_id: String,
     pub page_size: u32,
     pub filter: Filter,
-    pub writer: mpsc::Sender<PageWrite>,
+    pub writer: mpsc::Sender<WriterMsg>,
 }
 
 enum Paged {
-    Done(WindowStats),
+    Done(ListingStats),
     Shifted,
 }
 
 impl Fetcher {
-    /// Fetches every job of `window`, re-paging when the pages shift.
-    pub async fn fetch(&self, window: Window) -> Result<WindowStats, WindowError> {
+    /// Fetches every job of `listing`, re-paging when the pages shift.
+    pub async fn fetch(&self, listing: &Listing) -> Result<ListingStats, ListingError> {
         let mut repages = 0;
         for _ in 0..MAX_REPAGES {
-            match self.page_once(window).await? {
+            match self.page_once(listing).await? {
                 Paged::Done(mut stats) => {
                     stats.repages = repages;
                     return Ok(stats);
                 }
                 Paged::Shifted => {
                     repages += 1;
-                    tracing::info!(
-                        "pages shifted while reading {}..{}; reading it again",
-                        time::to_store(window.start),
-                        time::to_store(window.end)
-                    );
+                    tracing::info!("pages shifted while reading {listing}; reading it again");
                 }
             }
         }
-        Err(WindowError::KeptDrifting(MAX_REPAGES))
+        Err(ListingError::KeptDrifting(MAX_REPAGES))
     }
 
-    async fn page_once(&self, window: Window) -> Result<Paged, WindowError> {
+    /// Waits until the writer has committed everything sent so far.
+    pub async fn barrier(&self) -> Result<(), ListingError> {
+        let (tx, rx) = oneshot::channel();
+        self.writer
+            .send(WriterMsg::Barrier(tx))
+            .await
+            .map_err(|_| ListingError::WriterGone)?;
+        rx.await.map_err(|_| ListingError::WriterGone)
+    }
+
+    async fn send(&self, msg: WriterMsg) -> Result<(), ListingError> {
+        self.writer
+            .send(msg)
+            .await
+            .map_err(|_| ListingError::WriterGone)
+    }
+
+    async fn page_once(&self, listing: &Listing) -> Result<Paged, ListingError> {
         let limit = self.page_size;
-        let mut stats = WindowStats::default();
+        let mut stats = ListingStats::default();
         let mut offset: u64 = 0;
         let mut last_job: Option<String> = None;
         loop {
-            let request = self.request(window, offset, limit);
+            let request = self.request(listing, offset, limit);
             let page = self.client.list_jobs(&request).await?;
             stats.pages += 1;
             let received = page.schedules.len() as u64;
@@ -115,45 +165,70 @@ impl Fetcher {
                 return Ok(Paged::Shifted);
             }
             let done = short || reached >= page.total_count;
+            if let Listing::Job(id) = listing {
+                if !page.schedules.iter().any(|j| &j.job_id == id) {
+                    self.send(WriterMsg::Gone {
+                        job_id: id.clone(),
+                        at: time::now_secs(),
+                    })
+                    .await?;
+                }
+            }
             last_job = page.schedules.last().map(|j| j.job_id.clone());
             let jobs: Vec<JobRecord> = page.schedules[skip as usize..]
                 .iter()
                 .map(|task| JobRecord::from_task(task, &self.project_id))
                 .collect();
             stats.jobs += jobs.len() as u64;
-            self.writer
-                .send(PageWrite {
-                    jobs,
-                    seen_at: time::now_secs(),
-                    completes: done.then_some(window),
-                })
-                .await
-                .map_err(|_| WindowError::WriterGone)?;
+            let completes = match listing {
+                Listing::Window(w) if done => Some(*w),
+                _ => None,
+            };
+            self.send(WriterMsg::Page {
+                jobs,
+                seen_at: time::now_secs(),
+                completes,
+            })
+            .await?;
             if done {
                 return Ok(Paged::Done(stats));
             }
             // With a page size of one the overlap would never advance, so it is skipped.
-            offset = if limit > 1 { reached - 1 } else { reached };
-            if limit == 1 {
+            if limit > 1 {
+                offset = reached - 1;
+            } else {
+                offset = reached;
                 last_job = None;
             }
         }
     }
 
-    /// The request for one page. The window is widened by a second on each side: whether the
+    /// The request for one page. A window is widened by a second on each side: whether the
     /// API's time filter includes its edges is not documented, and a job on an edge must not
     /// fall between two windows. The upsert makes the overlap harmless.
-    fn request(&self, window: Window, offset: u64, limit: u32) -> ListJobsRequest {
-        ListJobsRequest {
+    fn request(&self, listing: &Listing, offset: u64, limit: u32) -> ListJobsRequest {
+        let mut request = ListJobsRequest {
             offset,
             limit,
             status: self.filter.status.clone(),
-            start_time: Some(window.start - Duration::seconds(1)),
-            end_time: Some(window.end + Duration::seconds(1)),
-            job_id: None,
             job_name: self.filter.job_name.clone(),
             instance_id: self.filter.instance_id.clone(),
-            language: None,
+            ..ListJobsRequest::default()
+        };
+        match listing {
+            Listing::Window(w) => {
+                request.start_time = Some(w.start - Duration::seconds(1));
+                request.end_time = Some(w.end + Duration::seconds(1));
+            }
+            Listing::Status(status) => request.status = Some(status.clone()),
+            Listing::Job(id) => {
+                // Asked by id, the job is wanted whatever its status or name now.
+                request.job_id = Some(id.clone());
+                request.status = None;
+                request.job_name = None;
+                request.instance_id = None;
+            }
         }
+        request
     }
 }

@@ -16,7 +16,7 @@ use crate::api::client::RetryPolicy;
 use crate::api::model::Language;
 use crate::store::PageCounts;
 
-pub use run::run;
+pub use run::{run, run_many, RunControl, SyncFailed};
 
 /// The API filters a sync may be limited to. A filtered sync keeps its own state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -91,24 +91,29 @@ pub const DEFAULT_SINCE: Duration = Duration::days(30);
 #[derive(Debug, Clone, Default)]
 pub struct SyncReport {
     pub run_id: i64,
+    pub project_id: String,
     pub counts: PageCounts,
     pub requests: u64,
     pub seconds: f64,
     pub windows_planned: usize,
     pub windows_completed: usize,
-    /// Windows that could not be completed, with why; they are fetched again next run.
-    pub failed_windows: Vec<(plan::Window, String)>,
+    /// Archived open jobs that no open list returned, asked for by id.
+    pub open_jobs_checked: u64,
+    /// What could not be fetched, with why; it is fetched again next run.
+    pub failed: Vec<String>,
 }
 
 impl SyncReport {
     /// The one-line summary printed on success.
     pub fn summary(&self) -> String {
         format!(
-            "synced: {} new, {} changed, {} unchanged; {} windows, {} requests, {:.1}s",
+            "synced {}: {} new, {} changed, {} unchanged; {} windows, {} open jobs checked, {} requests, {:.1}s",
+            self.project_id,
             self.counts.new,
             self.counts.changed,
             self.counts.unchanged,
             self.windows_completed,
+            self.open_jobs_checked,
             self.requests,
             self.seconds
         )

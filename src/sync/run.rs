@@ -1,10 +1,11 @@
-//! The runner: takes the lock, plans, fetches windows concurrently, feeds one writer, and keeps
-//! the run ledger. A window that fails leaves its coverage unrecorded, so the next run fetches
-//! exactly what is missing; everything else fetched is kept.
+//! The runner: takes the lock, plans, fetches listings concurrently, feeds one writer per
+//! project, refreshes open jobs, and keeps the run ledger. A window that fails leaves its
+//! coverage unrecorded, so the next run fetches exactly what is missing; everything else
+//! fetched is kept.
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
@@ -12,23 +13,47 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use super::fetch::{Fetcher, PageWrite, WindowError};
-use super::plan::{plan, PlanInput, Window};
+use super::fetch::{Fetcher, Listing, ListingError, WriterMsg};
+use super::plan::{plan, PlanInput};
 use super::{SyncOptions, SyncReport, DEFAULT_SINCE};
 use crate::api::{ApiError, Client, ClientConfig};
-use crate::store::{PageCounts, RunFinish, RunStart, ScopeKey, Store, StoreError, SyncLock};
+use crate::store::{
+    open_read_only, stale_open_jobs, OpenJobsFilter, PageCounts, RunFinish, RunStart, ScopeKey,
+    Store, StoreError, SyncLock, OPEN_STATUSES,
+};
 use crate::time;
 
-/// The run failed: some windows could not be fetched, or the archive could not be written.
+/// Archived open jobs looked up per read of the archive, so memory stays flat however many.
+const OPEN_JOBS_CHUNK: usize = 256;
+
+/// How the run treats the lock and several projects.
+#[derive(Debug, Clone, Copy)]
+pub struct RunControl {
+    /// Wait for another sync to finish instead of exiting 75 at once.
+    pub wait_for_lock: bool,
+    /// Projects synced at the same time.
+    pub parallel_projects: usize,
+}
+
+impl Default for RunControl {
+    fn default() -> Self {
+        RunControl {
+            wait_for_lock: false,
+            parallel_projects: 4,
+        }
+    }
+}
+
+/// The run failed: some listings could not be fetched, or the archive could not be written.
 /// What was fetched is kept; `report` says how far it got.
 #[derive(Debug, thiserror::Error)]
-#[error("{failed} of {planned} windows could not be fetched (what was fetched is kept; the next sync fetches the rest): {first}")]
+#[error("{failed} of {planned} listings could not be fetched (what was fetched is kept; the next sync fetches the rest): {first}")]
 pub struct SyncFailed {
     pub failed: usize,
     pub planned: usize,
     #[source]
-    pub first: WindowError,
-    pub report: SyncReport,
+    pub first: ListingError,
+    pub report: Box<SyncReport>,
 }
 
 /// Runs one sync of `options` into the archive at `db`.
@@ -36,9 +61,69 @@ pub async fn run(
     db: &Path,
     options: &SyncOptions,
     now: DateTime<Utc>,
+    control: RunControl,
+) -> anyhow::Result<SyncReport> {
+    let mut results = run_many(db, std::slice::from_ref(options), now, control).await?;
+    results.pop().expect("one result per project")
+}
+
+/// Syncs several projects into one archive under one lock, `control.parallel_projects` at a
+/// time. A project that fails does not stop the others: each has its own result.
+pub async fn run_many(
+    db: &Path,
+    projects: &[SyncOptions],
+    now: DateTime<Utc>,
+    control: RunControl,
+) -> anyhow::Result<Vec<anyhow::Result<SyncReport>>> {
+    let lock = acquire_lock(db, control.wait_for_lock).await?;
+    let interrupted = Store::open(db)?.mark_interrupted_runs()?;
+    if interrupted > 0 {
+        tracing::warn!(
+            "{interrupted} earlier sync runs had been killed; this run completes their work"
+        );
+    }
+    let permits = Arc::new(tokio::sync::Semaphore::new(
+        control.parallel_projects.max(1),
+    ));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, options) in projects.iter().cloned().enumerate() {
+        let (db, permits) = (db.to_path_buf(), Arc::clone(&permits));
+        tasks.spawn(async move {
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .expect("semaphore is never closed");
+            (index, run_scope(&db, &options, now).await)
+        });
+    }
+    let mut results: Vec<Option<anyhow::Result<SyncReport>>> =
+        projects.iter().map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        let (index, result) = joined.context("a project's sync panicked")?;
+        results[index] = Some(result);
+    }
+    drop(lock);
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every project reports"))
+        .collect())
+}
+
+async fn acquire_lock(db: &Path, wait: bool) -> anyhow::Result<SyncLock> {
+    if !wait {
+        return Ok(SyncLock::acquire(db)?);
+    }
+    let db = db.to_path_buf();
+    Ok(tokio::task::spawn_blocking(move || SyncLock::acquire_waiting(&db)).await??)
+}
+
+/// One project: windows first, then the open jobs.
+async fn run_scope(
+    db: &Path,
+    options: &SyncOptions,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<SyncReport> {
     let started = Instant::now();
-    let lock = SyncLock::acquire(db)?;
     let mut store = Store::open(db)?;
     let key = ScopeKey {
         endpoint: options.endpoint.as_str().trim_end_matches('/').to_string(),
@@ -55,7 +140,8 @@ pub async fn run(
         window: options.window,
     });
     tracing::info!(
-        "{} windows to fetch between {} and {}",
+        "{}: {} windows to fetch between {} and {}",
+        key.project_id,
         windows.len(),
         time::to_store(scope.since),
         time::to_store(until)
@@ -82,37 +168,67 @@ pub async fn run(
         retry: options.retry,
     })?);
 
-    // One writer owns the archive; fetchers hand it pages through a bounded channel, so memory
-    // stays a few pages however many jobs there are.
-    let (sender, receiver) = mpsc::channel::<PageWrite>(options.concurrency * 2);
+    // One writer owns the project's connection; fetchers hand it pages through a bounded
+    // channel, so memory stays a few pages however many jobs there are.
+    let (sender, receiver) = mpsc::channel::<WriterMsg>(options.concurrency * 2);
     let writer = spawn_writer(store, receiver, run_id, scope.scope_id, Arc::clone(&client));
+    let fetcher = Fetcher {
+        client: Arc::clone(&client),
+        project_id: options.project_id.clone(),
+        page_size: options.page_size,
+        filter: options.filter.clone(),
+        writer: sender,
+    };
 
     let windows_planned = windows.len();
-    let outcome = fetch_all(windows, options, &client, sender).await;
+    let mut outcome = fetch_all(
+        windows.into_iter().map(Listing::Window).collect(),
+        options.concurrency,
+        &fetcher,
+    )
+    .await;
+    let windows_completed = outcome.completed;
+    let mut open_checked = 0;
+    if !outcome.aborted && options.filter.status.is_none() {
+        match refresh_open_jobs(db, &fetcher, options, run_id).await {
+            Ok(refresh) => {
+                open_checked = refresh.checked;
+                outcome.failed.extend(refresh.failed);
+            }
+            Err(e) => outcome.failed.push((Listing::Status("open".into()), e)),
+        }
+    }
+    drop(fetcher);
 
     let (mut store, counts, write_error) = tokio::task::spawn_blocking(move || writer.join())
         .await
         .context("the archive writer could not be joined")?
         .map_err(|_| anyhow::anyhow!("the archive writer panicked"))?;
 
+    // The writer's own error explains a WriterGone; list real causes first.
+    outcome
+        .failed
+        .sort_by_key(|(_, e)| matches!(e, ListingError::WriterGone));
     let requests = client.requests();
     let report = SyncReport {
         run_id,
+        project_id: options.project_id.clone(),
         counts,
         requests,
         seconds: started.elapsed().as_secs_f64(),
         windows_planned,
-        windows_completed: outcome.completed,
-        failed_windows: outcome
+        windows_completed,
+        open_jobs_checked: open_checked,
+        failed: outcome
             .failed
             .iter()
-            .map(|(w, e)| (*w, e.to_string()))
+            .map(|(l, e)| format!("{l}: {e}"))
             .collect(),
     };
     let error_text = write_error
         .as_ref()
         .map(|e| e.to_string())
-        .or_else(|| outcome.failed.first().map(|(w, e)| window_error_text(w, e)));
+        .or_else(|| report.failed.first().cloned());
     store.finish_run(
         run_id,
         &RunFinish {
@@ -122,58 +238,99 @@ pub async fn run(
             requests,
         },
     )?;
-    drop(lock);
 
     if let Some(e) = write_error {
         return Err(e.into());
     }
     if let Some((_, first)) = outcome.failed.into_iter().next() {
         return Err(SyncFailed {
-            failed: report.failed_windows.len(),
+            failed: report.failed.len(),
             planned: windows_planned,
             first,
-            report,
+            report: Box::new(report),
         }
         .into());
     }
     Ok(report)
 }
 
-fn window_error_text(w: &Window, e: &WindowError) -> String {
-    format!(
-        "window {}..{}: {e}",
-        time::to_store(w.start),
-        time::to_store(w.end)
-    )
+struct RefreshOutcome {
+    checked: u64,
+    failed: Vec<(Listing, ListingError)>,
+}
+
+/// Brings archived open jobs up to date cheaply: the open-status lists return every job still
+/// open in a few pages; only the archived open jobs that no list returned (they finished, were
+/// cancelled, or the API forgot them) are asked for by id. History is never downloaded again.
+async fn refresh_open_jobs(
+    db: &Path,
+    fetcher: &Fetcher,
+    options: &SyncOptions,
+    run_id: i64,
+) -> Result<RefreshOutcome, ListingError> {
+    fetcher.barrier().await?;
+    let lists = OPEN_STATUSES
+        .iter()
+        .map(|s| Listing::Status(s.to_string()))
+        .collect();
+    let listed = fetch_all(lists, options.concurrency, fetcher).await;
+    let mut failed = listed.failed;
+    if !failed.is_empty() {
+        // Without every open list, "not listed" does not mean "finished": stop here.
+        return Ok(RefreshOutcome { checked: 0, failed });
+    }
+    fetcher.barrier().await?;
+
+    let conn = open_read_only(db).map_err(|_| ListingError::WriterGone)?;
+    let filter = OpenJobsFilter {
+        project_id: &options.project_id,
+        job_name: options.filter.job_name.as_deref(),
+        instance_id: options.filter.instance_id.as_deref(),
+        seen_by_run: run_id,
+    };
+    let mut checked = 0;
+    let mut after = String::new();
+    loop {
+        let ids = stale_open_jobs(&conn, &filter, &after, OPEN_JOBS_CHUNK).map_err(|e| {
+            tracing::error!("reading the archived open jobs failed: {e}");
+            ListingError::WriterGone
+        })?;
+        let Some(last) = ids.last().cloned() else {
+            break;
+        };
+        checked += ids.len() as u64;
+        let outcome = fetch_all(
+            ids.into_iter().map(Listing::Job).collect(),
+            options.concurrency,
+            fetcher,
+        )
+        .await;
+        failed.extend(outcome.failed);
+        if outcome.aborted {
+            break;
+        }
+        after = last;
+    }
+    Ok(RefreshOutcome { checked, failed })
 }
 
 struct FetchOutcome {
     completed: usize,
-    failed: Vec<(Window, WindowError)>,
+    failed: Vec<(Listing, ListingError)>,
+    aborted: bool,
 }
 
-/// Fetches the windows with `concurrency` workers. A failure that no other window can escape
-/// (the credentials refused, a wrong endpoint, the archive unwritable) stops them all; others
-/// only fail their own window.
-async fn fetch_all(
-    windows: Vec<Window>,
-    options: &SyncOptions,
-    client: &Arc<Client>,
-    sender: mpsc::Sender<PageWrite>,
-) -> FetchOutcome {
-    let queue = Arc::new(Mutex::new(VecDeque::from(windows)));
+/// Fetches the listings with `concurrency` workers. A failure that no other listing can
+/// escape (the credentials refused, a wrong endpoint, the archive unwritable) stops them all;
+/// others only fail their own listing.
+async fn fetch_all(listings: Vec<Listing>, concurrency: usize, fetcher: &Fetcher) -> FetchOutcome {
+    let queue = Arc::new(Mutex::new(VecDeque::from(listings)));
     let failed = Arc::new(Mutex::new(Vec::new()));
-    let completed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let completed = Arc::new(AtomicUsize::new(0));
     let abort = Arc::new(AtomicBool::new(false));
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..options.concurrency.max(1) {
-        let fetcher = Fetcher {
-            client: Arc::clone(client),
-            project_id: options.project_id.clone(),
-            page_size: options.page_size,
-            filter: options.filter.clone(),
-            writer: sender.clone(),
-        };
+    for _ in 0..concurrency.max(1) {
+        let fetcher = fetcher.clone();
         let (queue, failed, completed, abort) = (
             Arc::clone(&queue),
             Arc::clone(&failed),
@@ -181,55 +338,50 @@ async fn fetch_all(
             Arc::clone(&abort),
         );
         workers.spawn(async move {
-            loop {
-                if abort.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Some(window) = queue.lock().expect("queue lock").pop_front() else {
+            while !abort.load(Ordering::Relaxed) {
+                let Some(listing) = queue.lock().expect("queue lock").pop_front() else {
                     break;
                 };
-                match fetcher.fetch(window).await {
+                match fetcher.fetch(&listing).await {
                     Ok(stats) => {
                         completed.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(
-                            "window {}..{}: {} jobs in {} pages",
-                            time::to_store(window.start),
-                            time::to_store(window.end),
+                            "{listing}: {} jobs in {} pages ({} re-paged)",
                             stats.jobs,
-                            stats.pages
+                            stats.pages,
+                            stats.repages
                         );
                     }
                     Err(e) => {
                         if stops_everything(&e) {
                             abort.store(true, Ordering::Relaxed);
                         }
-                        tracing::warn!("{}", window_error_text(&window, &e));
-                        failed.lock().expect("failed lock").push((window, e));
+                        tracing::warn!("{listing}: {e}");
+                        failed.lock().expect("failed lock").push((listing, e));
                     }
                 }
             }
         });
     }
-    drop(sender);
     while workers.join_next().await.is_some() {}
     let mut failed = std::mem::take(&mut *failed.lock().expect("failed lock"));
-    // The writer's own error explains a WriterGone; list real causes first.
-    failed.sort_by_key(|(w, e)| (matches!(e, WindowError::WriterGone), *w));
+    failed.sort_by(|a, b| format!("{}", a.0).cmp(&format!("{}", b.0)));
     FetchOutcome {
         completed: completed.load(Ordering::Relaxed),
         failed,
+        aborted: abort.load(Ordering::Relaxed),
     }
 }
 
-/// Errors every other window would hit too.
-fn stops_everything(e: &WindowError) -> bool {
+/// Errors every other listing would hit too.
+fn stops_everything(e: &ListingError) -> bool {
     match e {
-        WindowError::WriterGone => true,
-        WindowError::Api(ApiError::Http { status, .. }) => {
+        ListingError::WriterGone => true,
+        ListingError::Api(ApiError::Http { status, .. }) => {
             (400..500).contains(status) && *status != 429
         }
-        WindowError::Api(ApiError::InvalidEndpoint { .. } | ApiError::Unreachable { .. }) => true,
-        WindowError::Api(_) | WindowError::KeptDrifting(_) => false,
+        ListingError::Api(ApiError::InvalidEndpoint { .. } | ApiError::Unreachable { .. }) => true,
+        ListingError::Api(_) | ListingError::KeptDrifting(_) => false,
     }
 }
 
@@ -238,25 +390,37 @@ type WriterResult = (Store, PageCounts, Option<StoreError>);
 /// The writer thread: one transaction per page, stopping at the first error.
 fn spawn_writer(
     mut store: Store,
-    mut receiver: mpsc::Receiver<PageWrite>,
+    mut receiver: mpsc::Receiver<WriterMsg>,
     run_id: i64,
     scope_id: i64,
     client: Arc<Client>,
 ) -> std::thread::JoinHandle<WriterResult> {
     std::thread::spawn(move || {
         let mut counts = PageCounts::default();
-        while let Some(page) = receiver.blocking_recv() {
-            let completes = page.completes.map(|w| (w.start, w.end));
-            match store.write_page(
-                run_id,
-                scope_id,
-                page.seen_at,
-                &page.jobs,
-                completes,
-                client.requests(),
-            ) {
-                Ok(c) => counts.add(c),
-                Err(e) => return (store, counts, Some(e)),
+        while let Some(msg) = receiver.blocking_recv() {
+            let written = match msg {
+                WriterMsg::Page {
+                    jobs,
+                    seen_at,
+                    completes,
+                } => store
+                    .write_page(
+                        run_id,
+                        scope_id,
+                        seen_at,
+                        &jobs,
+                        completes.map(|w| (w.start, w.end)),
+                        client.requests(),
+                    )
+                    .map(|c| counts.add(c)),
+                WriterMsg::Gone { job_id, at } => store.mark_gone(&[job_id], at),
+                WriterMsg::Barrier(done) => {
+                    let _ = done.send(());
+                    Ok(())
+                }
+            };
+            if let Err(e) = written {
+                return (store, counts, Some(e));
             }
         }
         (store, counts, None)
