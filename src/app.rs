@@ -37,6 +37,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let stderr = std::io::stderr();
             crate::query::run(&db, args, now, &mut stdout.lock(), &mut stderr.lock())
         }
+        Command::Status(ref args) => {
+            let stdout = std::io::stdout();
+            crate::status::run(&db, args.format, now, &mut stdout.lock())
+        }
         Command::Simulate(ref args) => crate::simulate::run_cli(args).await,
         Command::Demo(ref args) => {
             let stdout = std::io::stdout();

@@ -49,6 +49,10 @@ pub enum Command {
     Sync(SyncArgs),
     /// Answer questions from the archive, offline.
     Query(QueryArgs),
+    /// Show what the archive covers, its gaps, the last successful sync and any warning.
+    ///
+    /// Example: gaussjobs status --format json   (for monitoring)
+    Status(StatusArgs),
     /// Serve a fake scheduled-jobs API on loopback, for trying the tool and for tests.
     Simulate(SimulateArgs),
     /// Start a simulator, sync it into gaussjobs-demo.db here, and show a few answers.
@@ -201,6 +205,13 @@ pub struct JobsArgs {
     /// Most rows to show.
     #[arg(long, default_value_t = 100)]
     pub limit: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

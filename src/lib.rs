@@ -12,6 +12,7 @@ pub mod exit;
 pub mod logging;
 pub mod query;
 pub mod simulate;
+pub mod status;
 pub mod store;
 pub mod sync;
 pub mod time;

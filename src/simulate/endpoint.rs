@@ -136,7 +136,8 @@ fn answer(
     // drift only fires when the page was served normally.
     let mut delay = Duration::ZERO;
     let mut replaced: Option<FaultKind> = None;
-    let mut drift = false;
+    // Each drift that fires purges one more job of the page, so two shift the pages by two.
+    let mut drifts = 0u32;
     for pass in [false, true] {
         for i in 0..world.faults.len() {
             let fault = &world.faults[i];
@@ -156,7 +157,7 @@ fn answer(
             fault.spend();
             match &fault.kind {
                 FaultKind::Latency { ms } => delay += Duration::from_millis(*ms),
-                FaultKind::Drift => drift = true,
+                FaultKind::Drift => drifts += 1,
                 kind => replaced = Some(kind.clone()),
             }
         }
@@ -186,7 +187,7 @@ fn answer(
             r
         }
         Some(FaultKind::MalformedJson) => {
-            let full = page_body(world, &filter, offset, limit, false);
+            let full = page_body(world, &filter, offset, limit, 0);
             // Cut on a char boundary so the body is still valid UTF-8, just not valid JSON.
             let mut cut = full.len() / 2;
             while !full.is_char_boundary(cut) {
@@ -202,7 +203,7 @@ fn answer(
         _ => Reply {
             status: 200,
             headers: Vec::new(),
-            body: page_body(world, &filter, offset, limit, drift),
+            body: page_body(world, &filter, offset, limit, drifts),
             delay: Duration::ZERO,
         },
     };
@@ -210,7 +211,7 @@ fn answer(
     reply
 }
 
-fn page_body(world: &mut World, filter: &Filter, offset: u64, limit: u32, drift: bool) -> String {
+fn page_body(world: &mut World, filter: &Filter, offset: u64, limit: u32, drifts: u32) -> String {
     let page = world.list(filter, offset, limit);
     let mut body = String::from("{\"schedules\":[");
     for (i, key) in page.keys.iter().enumerate() {
@@ -220,7 +221,7 @@ fn page_body(world: &mut World, filter: &Filter, offset: u64, limit: u32, drift:
         body.push_str(world.text(key).expect("listed keys exist"));
     }
     body.push_str(&format!("],\"total_count\":{}}}", page.total_count));
-    if drift {
+    for _ in 0..drifts {
         world.drift(filter, &page.keys);
     }
     body

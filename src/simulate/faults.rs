@@ -47,8 +47,8 @@ pub struct Fault {
     /// Chance of firing on a matching request, drawn from the simulator's seeded rng.
     #[serde(default = "always")]
     pub probability: f64,
-    /// Only requests whose `[start_time, end_time]` contains this time (a missing bound is
-    /// open).
+    /// Only requests with a time filter whose `[start_time, end_time]` contains this time (a
+    /// missing bound is open; a request with neither bound is not targeted).
     #[serde(default)]
     pub window_contains: Option<DateTime<Utc>>,
     /// Only requests with `offset` at least this, e.g. to fail page 2 and later.
@@ -125,6 +125,11 @@ impl Fault {
             return false;
         }
         if let Some(t) = self.window_contains {
+            // A fault aimed at a stretch of create time hits the listings of that time, not
+            // the lists without a time filter (open-status lists, lookups by id).
+            if start.is_none() && end.is_none() {
+                return false;
+            }
             if start.is_some_and(|s| t < s) || end.is_some_and(|e| t > e) {
                 return false;
             }
@@ -166,7 +171,11 @@ mod tests {
         let t = crate::time::from_store("2024-03-01T00:00:00Z").unwrap();
         let f = Fault::malformed().window_containing(t).min_offset(10);
         assert!(!f.targets(0, None, None), "offset below min_offset");
-        assert!(f.targets(10, None, None), "open window contains everything");
+        assert!(
+            !f.targets(10, None, None),
+            "a list without a time filter is not aimed at"
+        );
+        assert!(f.targets(10, Some(t), None), "a missing bound is open");
         assert!(f.targets(10, Some(t), Some(t)), "bounds are inclusive");
         assert!(!f.targets(10, Some(t + chrono::Duration::seconds(1)), None));
         assert!(!f.targets(10, None, Some(t - chrono::Duration::seconds(1))));

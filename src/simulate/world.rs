@@ -250,10 +250,12 @@ impl World {
     /// same filters) at the oldest time the window admits, so total_count is unchanged and the
     /// rest of the window slides one place towards the front.
     pub fn drift(&mut self, filter: &Filter, page: &[Key]) {
-        let (Some(first), Some(last)) = (page.first(), page.last()) else {
+        let Some(last) = page.last() else {
             return;
         };
-        let Some(mut job) = self.remove(&first.1) else {
+        // The newest job of the page still held: a second drift on the same page purges the
+        // next one, so the pages after it shift by two.
+        let Some(mut job) = page.iter().find_map(|(_, id)| self.remove(id)) else {
             return;
         };
         let floor = match filter.start {

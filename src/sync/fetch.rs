@@ -18,9 +18,34 @@ use crate::api::{ApiError, Client, ListJobsRequest};
 use crate::store::JobRecord;
 use crate::time;
 
-/// How often a listing is paged again after a shift before the run gives up on it (the next
-/// run retries it: a window's coverage is not recorded).
-const MAX_REPAGES: usize = 5;
+/// How often a listing that cannot be split is paged again after a shift before the run gives
+/// up on it (the next run retries it: a window's coverage is not recorded).
+const MAX_REPAGES: usize = 8;
+
+/// Windows shorter than this are not split: requests are widened by a second on each side.
+const MIN_SPLIT: Duration = Duration::seconds(4);
+
+/// The two halves of a window long enough to split, on a whole second.
+fn split(listing: &Listing) -> Option<(Listing, Listing)> {
+    let Listing::Window(w) = listing else {
+        return None;
+    };
+    let length = w.end - w.start;
+    if length < MIN_SPLIT {
+        return None;
+    }
+    let mid = w.start + Duration::seconds(length.num_seconds() / 2);
+    Some((
+        Listing::Window(Window {
+            start: w.start,
+            end: mid,
+        }),
+        Listing::Window(Window {
+            start: mid,
+            end: w.end,
+        }),
+    ))
+}
 
 /// What to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,22 +130,39 @@ enum Paged {
 }
 
 impl Fetcher {
-    /// Fetches every job of `listing`, re-paging when the pages shift.
+    /// Fetches every job of `listing`. When the pages shift under a window, the window is split
+    /// in two and each half fetched on its own: smaller windows need fewer pages, and a window
+    /// that fits one page cannot shift. Other listings are paged again from the start.
     pub async fn fetch(&self, listing: &Listing) -> Result<ListingStats, ListingError> {
-        let mut repages = 0;
-        for _ in 0..MAX_REPAGES {
-            match self.page_once(listing).await? {
-                Paged::Done(mut stats) => {
-                    stats.repages = repages;
-                    return Ok(stats);
+        let mut stats = ListingStats::default();
+        let mut todo = vec![listing.clone()];
+        let mut restarts = 0;
+        while let Some(current) = todo.pop() {
+            match self.page_once(&current).await? {
+                Paged::Done(done) => {
+                    stats.pages += done.pages;
+                    stats.jobs += done.jobs;
                 }
                 Paged::Shifted => {
-                    repages += 1;
-                    tracing::info!("pages shifted while reading {listing}; reading it again");
+                    stats.repages += 1;
+                    tracing::info!("pages shifted while reading {current}; reading it again");
+                    match split(&current) {
+                        Some((older, newer)) => {
+                            todo.push(newer);
+                            todo.push(older);
+                        }
+                        None => {
+                            restarts += 1;
+                            if restarts >= MAX_REPAGES {
+                                return Err(ListingError::KeptDrifting(restarts));
+                            }
+                            todo.push(current);
+                        }
+                    }
                 }
             }
         }
-        Err(ListingError::KeptDrifting(MAX_REPAGES))
+        Ok(stats)
     }
 
     /// Waits until the writer has committed everything sent so far.
@@ -151,22 +193,20 @@ impl Fetcher {
             stats.pages += 1;
             let received = page.schedules.len() as u64;
             // A page after the first starts with the previous page's last job.
-            let skip = match &last_job {
+            let (skip, mut shifted) = match &last_job {
                 Some(expected) => match page.schedules.first() {
-                    Some(first) if &first.job_id == expected => 1,
-                    _ => return Ok(Paged::Shifted),
+                    Some(first) if &first.job_id == expected => (1, false),
+                    _ => (0, true),
                 },
-                None => 0,
+                None => (0, false),
             };
             let reached = offset + received;
             let short = received < u64::from(limit);
-            if short && reached < page.total_count {
-                // Fewer jobs than the count promised: some vanished under the pages.
-                return Ok(Paged::Shifted);
-            }
-            let done = short || reached >= page.total_count;
+            // Fewer jobs than the count promised: some vanished under the pages.
+            shifted |= short && reached < page.total_count;
+            let done = !shifted && (short || reached >= page.total_count);
             if let Listing::Job(id) = listing {
-                if !page.schedules.iter().any(|j| &j.job_id == id) {
+                if done && !page.schedules.iter().any(|j| &j.job_id == id) {
                     self.send(WriterMsg::Gone {
                         job_id: id.clone(),
                         at: time::now_secs(),
@@ -190,6 +230,11 @@ impl Fetcher {
                 completes,
             })
             .await?;
+            // The jobs of a shifted page are real and were archived above: a job seen only on
+            // such a page may be purged before the next read.
+            if shifted {
+                return Ok(Paged::Shifted);
+            }
             if done {
                 return Ok(Paged::Done(stats));
             }

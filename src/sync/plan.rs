@@ -63,7 +63,7 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Window> {
 }
 
 /// The parts of `range` that no coverage holds.
-fn subtract(range: Window, coverage: &[Coverage]) -> Vec<Window> {
+pub fn subtract(range: Window, coverage: &[Coverage]) -> Vec<Window> {
     let mut covered: Vec<&Coverage> = coverage
         .iter()
         .filter(|c| c.to > range.start && c.from < range.end)

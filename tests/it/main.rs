@@ -3,5 +3,6 @@
 mod bad_input;
 mod demo;
 mod query;
+mod safety;
 mod support;
 mod sync;

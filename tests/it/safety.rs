@@ -1,0 +1,527 @@
+//! A sync that never loses a job: faults, drifting pages, late changes, overlapping runs,
+//! kill -9, and the status report that tells what is missing.
+
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Duration, Utc};
+use gaussjobs::simulate::{Fault, SimConfig, SimJob, DEFAULT_PROJECT_ID, DEFAULT_TOKEN};
+use serde_json::Value;
+
+use crate::support::{now, World};
+
+fn archived_ids(world: &World) -> std::collections::HashSet<String> {
+    let conn = world.conn();
+    let mut stmt = conn.prepare("SELECT job_id FROM jobs").unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Every job the simulator holds now is archived with its current status.
+fn assert_has_every_job(world: &World) {
+    let conn = world.conn();
+    let mut stmt = conn
+        .prepare("SELECT job_status FROM jobs WHERE job_id = ?1")
+        .unwrap();
+    for job in world.sim.jobs() {
+        let id = job["job_id"].as_str().unwrap();
+        let status: String = stmt
+            .query_row([id], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("job {id} is missing: {e}"));
+        assert_eq!(
+            Some(status.as_str()),
+            job["job_status"].as_str(),
+            "job {id}"
+        );
+    }
+}
+
+fn integrity_ok(world: &World) {
+    let result: String = world
+        .conn()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(result, "ok");
+}
+
+fn create_time(job: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_str(job["create_time"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S%z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+#[test]
+fn a_quarter_of_requests_failing_still_archives_every_job() {
+    let world = World::new(SimConfig {
+        jobs: 2_500,
+        days: 60,
+        seed: 3,
+        now: now(),
+        ..SimConfig::default()
+    });
+    world.sim.inject(Fault::status(500).probability(0.09));
+    world.sim.inject(Fault::status(503).probability(0.09));
+    world
+        .sim
+        .inject(Fault::too_many_requests(Some(1)).probability(0.09));
+    world.sync(&["--since", "61d"]).assert().success();
+    assert_has_every_job(&world);
+    assert_eq!(world.count("SELECT count(*) FROM jobs"), 2_500);
+    let requests = world.sim.requests();
+    let failed = requests.iter().filter(|r| r.status != 200).count();
+    for code in [500, 503, 429] {
+        assert!(
+            requests.iter().any(|r| r.status == code),
+            "the run met a {code}"
+        );
+    }
+    let share = failed as f64 / requests.len() as f64;
+    assert!(
+        (0.12..0.40).contains(&share),
+        "{failed} of {} failed",
+        requests.len()
+    );
+    integrity_ok(&world);
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let world = World::new(SimConfig {
+        jobs: 20,
+        days: 1,
+        now: now(),
+        ..SimConfig::default()
+    });
+    world.sim.inject(Fault::too_many_requests(Some(2)).times(1));
+    let started = Instant::now();
+    world
+        .sync(&["--since", "1d", "--concurrency", "1"])
+        .assert()
+        .success();
+    assert!(
+        started.elapsed() >= StdDuration::from_secs(2),
+        "the retry waited {:?}, Retry-After said 2s",
+        started.elapsed()
+    );
+    assert_eq!(world.sim.requests()[0].status, 429);
+}
+
+#[test]
+fn client_errors_are_not_retried() {
+    let world = World::new(SimConfig {
+        jobs: 20,
+        days: 1,
+        now: now(),
+        ..SimConfig::default()
+    });
+    // Another project than the token's: 403.
+    let out = world
+        .gaussjobs()
+        .env("GAUSSJOBS_TOKEN", DEFAULT_TOKEN)
+        .args([
+            "sync",
+            "--endpoint",
+            &world.server.url,
+            "--project-id",
+            "ffffffffffffffffffffffffffffffff",
+            "--concurrency",
+            "1",
+        ])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("HTTP 403"), "{stderr}");
+    assert_eq!(world.sim.request_count(), 1, "a 403 is asked once");
+}
+
+#[test]
+fn a_window_that_keeps_failing_leaves_a_gap_the_next_run_fills_exactly() {
+    let now = now();
+    let world = World::new(SimConfig {
+        jobs: 2_500,
+        days: 60,
+        seed: 9,
+        now,
+        ..SimConfig::default()
+    });
+    let day = (now - Duration::days(20))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let noon = day + Duration::hours(12);
+    world.sim.inject(Fault::malformed().window_containing(noon));
+    let out = world.sync(&["--since", "61d"]).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("could not be read"), "{stderr}");
+    assert!(stderr.contains("1 of 62 listings"), "{stderr}");
+
+    // Everything outside the broken day was kept.
+    let archived = archived_ids(&world);
+    let in_day = |job: &Value| {
+        let t = create_time(job);
+        t >= day - Duration::seconds(1) && t <= day + Duration::days(1)
+    };
+    let jobs = world.sim.jobs();
+    let outside: Vec<&Value> = jobs.iter().filter(|j| !in_day(j)).collect();
+    assert!(outside
+        .iter()
+        .all(|j| archived.contains(j["job_id"].as_str().unwrap())));
+    assert!(archived.len() < 2_500);
+    let status: Value = serde_json::from_slice(
+        &world
+            .gaussjobs()
+            .args(["status", "--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    let gaps = status[0]["gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 1, "{status}");
+    assert_eq!(
+        gaps[0]["from"],
+        day.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
+    assert!(status[0]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("could not be read"));
+    assert_eq!(status[0]["last_run_outcome"], "failed");
+
+    // The fault is gone: the next run fetches the missing day and only what else is due.
+    world.sim.clear_faults();
+    let before = world.sim.request_count();
+    world.sync(&[]).assert().success();
+    assert_has_every_job(&world);
+    let lookback_start = now - Duration::hours(7);
+    for req in &world.sim.requests()[before..] {
+        if let Some(start) = req.param("start_time") {
+            let start = DateTime::parse_from_str(start, "%Y-%m-%dT%H:%M:%S%z").unwrap();
+            assert!(
+                start == day - Duration::seconds(1) || start >= lookback_start,
+                "the second run re-read {start}"
+            );
+        }
+    }
+    let status: Value = serde_json::from_slice(
+        &world
+            .gaussjobs()
+            .args(["status", "--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(status[0]["gaps"].as_array().unwrap().len(), 0, "{status}");
+    assert_eq!(status[0]["last_run_outcome"], "ok");
+}
+
+#[test]
+fn jobs_shifting_between_pages_are_not_missed() {
+    let world = World::new(SimConfig {
+        jobs: 1_500,
+        days: 10,
+        seed: 21,
+        now: now(),
+        ..SimConfig::default()
+    });
+    let before: std::collections::HashSet<String> = world
+        .sim
+        .jobs()
+        .iter()
+        .map(|j| j["job_id"].as_str().unwrap().to_string())
+        .collect();
+    // Two drift faults: when both fire on one page, its neighbours shift by two, more than
+    // the one-job overlap between pages absorbs, so only re-paging saves the sync.
+    world.sim.inject(Fault::drift().probability(0.3).times(25));
+    world.sim.inject(Fault::drift().probability(0.3).times(25));
+    world
+        .sync(&["--since", "11d", "--page-size", "10"])
+        .assert()
+        .success();
+    // Every job present before was archived. The drift also creates jobs with old create
+    // times; one created after its window's last page is a late arrival no real API makes, so
+    // only some of those are expected here.
+    let archived = archived_ids(&world);
+    for id in &before {
+        assert!(archived.contains(id), "job {id} was missed");
+    }
+    assert!(
+        archived.len() > before.len(),
+        "the drift created jobs, and they were archived"
+    );
+    // Some window was paged again from the start after it shifted.
+    let first_pages = world
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.param("offset") == Some("0") && r.param("start_time").is_some())
+        .count();
+    assert!(
+        first_pages > 12,
+        "{first_pages} first pages for 12 windows: no re-paging seen"
+    );
+}
+
+#[test]
+fn open_jobs_that_finished_weeks_later_are_updated_cheaply() {
+    let now = now();
+    let world = World::new(SimConfig {
+        jobs: 2_500,
+        days: 60,
+        seed: 4,
+        now,
+        ..SimConfig::default()
+    });
+    let pending: Vec<String> = (0..25)
+        .map(|i| {
+            let id = format!("pending{i:02}{:023}", 0);
+            let job = SimJob::new(&id, now - Duration::days(7) - Duration::minutes(i * 17));
+            world.sim.add_job(job);
+            id
+        })
+        .collect();
+    world.sync(&["--since", "60d"]).assert().success();
+    let first = world.sim.request_count();
+    assert_eq!(
+        world.count(
+            "SELECT count(*) FROM jobs WHERE job_id LIKE 'pending%' AND job_status = 'Pending'"
+        ),
+        25
+    );
+
+    for id in &pending {
+        assert!(world.sim.set_status(id, "Completed", now));
+    }
+    world.sync(&[]).assert().success();
+    let second = world.sim.request_count() - first;
+    assert!(
+        second * 2 <= first,
+        "the refresh used {second} requests, the first sync {first}"
+    );
+    assert_eq!(
+        world.count(
+            "SELECT count(*) FROM jobs WHERE job_id LIKE 'pending%' AND job_status = 'Completed'"
+        ),
+        25
+    );
+    assert_eq!(
+        world.count(
+            "SELECT count(*) FROM job_history WHERE job_id LIKE 'pending%' AND version = 2
+             AND job_status = 'Completed' AND changed LIKE '%job_status%'"
+        ),
+        25,
+        "each transition is in the history"
+    );
+    assert_has_every_job(&world);
+    // Jobs were asked for by id, not by re-reading their week.
+    let by_id = world.sim.requests()[first..]
+        .iter()
+        .filter(|r| r.param("job_id").is_some())
+        .count();
+    assert!(by_id >= 25, "{by_id} lookups by id");
+}
+
+#[test]
+fn an_open_job_the_api_forgot_keeps_its_last_state_and_is_not_asked_again() {
+    let now = now();
+    let world = World::empty(SimConfig {
+        now,
+        ..SimConfig::default()
+    });
+    world.sim.add_job(SimJob::new(
+        "forgotten0000000000000000000000001",
+        now - Duration::days(3),
+    ));
+    world.sync(&["--since", "4d"]).assert().success();
+    assert!(world.sim.remove_job("forgotten0000000000000000000000001"));
+    world.sync(&[]).assert().success();
+    assert_eq!(
+        world.count(
+            "SELECT count(*) FROM jobs WHERE job_status = 'Pending' AND api_gone_at IS NOT NULL"
+        ),
+        1
+    );
+    let before = world.sim.request_count();
+    world.sync(&[]).assert().success();
+    assert!(
+        world.sim.requests()[before..]
+            .iter()
+            .all(|r| r.param("job_id").is_none()),
+        "a forgotten job is not looked up every run"
+    );
+}
+
+fn spawn_sync(world: &World, extra: &[&str]) -> std::process::Child {
+    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("gaussjobs"));
+    cmd.env_remove("RUST_LOG")
+        .env_remove("GAUSSJOBS_DB")
+        .env("GAUSSJOBS_TOKEN", DEFAULT_TOKEN)
+        .current_dir(world.dir.path())
+        .arg("--db")
+        .arg(&world.db)
+        .args([
+            "sync",
+            "--endpoint",
+            &world.server.url,
+            "--project-id",
+            DEFAULT_PROJECT_ID,
+            "--max-rps",
+            "1000",
+        ])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd.spawn().unwrap()
+}
+
+#[test]
+fn overlapping_syncs_end_in_0_and_75_and_queries_keep_working() {
+    let world = World::new(SimConfig {
+        jobs: 1_000,
+        days: 20,
+        seed: 8,
+        latency: StdDuration::from_millis(20),
+        now: now(),
+        ..SimConfig::default()
+    });
+    let first = spawn_sync(&world, &["--since", "21d", "--page-size", "20"]);
+    std::thread::sleep(StdDuration::from_millis(300));
+    // A query while the sync writes.
+    world
+        .gaussjobs()
+        .args(["query", "jobs", "--limit", "5"])
+        .assert()
+        .success();
+    let second = spawn_sync(&world, &["--since", "21d"])
+        .wait_with_output()
+        .unwrap();
+    let first = first.wait_with_output().unwrap();
+    let codes = [first.status.code().unwrap(), second.status.code().unwrap()];
+    assert!(
+        codes == [0, 75] || codes == [0, 0],
+        "exit codes {codes:?}: {}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    if codes[1] == 75 {
+        let stderr = String::from_utf8_lossy(&second.stderr);
+        assert!(
+            stderr.contains("another sync holds") && stderr.contains("pid "),
+            "{stderr}"
+        );
+    }
+    integrity_ok(&world);
+    assert_has_every_job(&world);
+
+    // With --wait the second run waits its turn instead.
+    let first = spawn_sync(&world, &["--page-size", "5", "--lookback", "20d"]);
+    std::thread::sleep(StdDuration::from_millis(200));
+    let second = spawn_sync(&world, &["--wait"]).wait_with_output().unwrap();
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(first.wait_with_output().unwrap().status.code(), Some(0));
+    integrity_ok(&world);
+}
+
+#[test]
+fn kill_9_at_any_moment_leaves_an_intact_archive_that_the_next_run_completes() {
+    let world = World::new(SimConfig {
+        jobs: 2_000,
+        days: 30,
+        seed: 13,
+        latency: StdDuration::from_millis(15),
+        now: now(),
+        ..SimConfig::default()
+    });
+    for delay_ms in [150, 400, 700] {
+        let mut child = spawn_sync(&world, &["--since", "31d", "--page-size", "10"]);
+        std::thread::sleep(StdDuration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        integrity_ok(&world);
+    }
+    let killed = world.count("SELECT count(*) FROM sync_runs WHERE outcome = 'running'");
+    assert!(killed >= 1, "at least one run was killed mid-way");
+    world.sync(&[]).assert().success();
+    integrity_ok(&world);
+    assert_has_every_job(&world);
+    assert_eq!(
+        world.count("SELECT count(*) FROM jobs"),
+        2_000,
+        "no duplicates, none lost"
+    );
+    assert_eq!(
+        world.count("SELECT count(*) FROM job_history"),
+        2_000,
+        "a job seen again by the next run adds no version"
+    );
+    assert_eq!(
+        world.count("SELECT count(*) FROM sync_runs WHERE outcome = 'running'"),
+        0
+    );
+    assert!(world.count("SELECT count(*) FROM sync_runs WHERE outcome = 'interrupted'") >= 1);
+    let status: Value = serde_json::from_slice(
+        &world
+            .gaussjobs()
+            .args(["status", "--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(status[0]["gaps"].as_array().unwrap().len(), 0, "{status}");
+}
+
+#[test]
+fn status_warns_when_the_last_success_is_older_than_the_apis_memory() {
+    let world = World::new(SimConfig {
+        jobs: 50,
+        days: 3,
+        now: now(),
+        ..SimConfig::default()
+    });
+    world.sync(&["--since", "4d"]).assert().success();
+    let out = world.gaussjobs().args(["status"]).assert().success();
+    let table = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        table.contains(DEFAULT_PROJECT_ID) && table.contains("open_jobs"),
+        "{table}"
+    );
+    assert!(!table.contains("warning:"), "{table}");
+    world
+        .conn()
+        .execute(
+            "UPDATE sync_runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-40 days')",
+            [],
+        )
+        .unwrap();
+    let out = world.gaussjobs().args(["status"]).assert().success();
+    let table = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        table.contains("warning: the last successful sync is 40d"),
+        "{table}"
+    );
+    let json: Value = serde_json::from_slice(
+        &world
+            .gaussjobs()
+            .args(["status", "--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert!(json[0]["last_success_age_seconds"].as_i64().unwrap() >= 40 * 86_400);
+    assert_eq!(json[0]["jobs"], 50);
+    assert!(json[0]["open_jobs"].as_i64().is_some());
+}
