@@ -525,3 +525,22 @@ fn status_warns_when_the_last_success_is_older_than_the_apis_memory() {
     assert_eq!(json[0]["jobs"], 50);
     assert!(json[0]["open_jobs"].as_i64().is_some());
 }
+
+#[test]
+fn a_response_that_times_out_is_retried() {
+    let world = World::new(SimConfig {
+        jobs: 30,
+        days: 1,
+        now: now(),
+        ..SimConfig::default()
+    });
+    world.sim.inject(Fault::latency(4_000).times(1));
+    let started = Instant::now();
+    world
+        .sync(&["--since", "1d", "--concurrency", "1", "--timeout", "1"])
+        .assert()
+        .success();
+    assert!(started.elapsed() < StdDuration::from_secs(4), "{:?}", started.elapsed());
+    assert_has_every_job(&world);
+    assert!(world.sim.request_count() >= 2, "the slow answer was asked again");
+}
