@@ -1,6 +1,10 @@
 //! The SQLite archive and nothing else: opening (pragmas, migrations, the sync lock), job
 //! upserts with their history, the sync state and the run ledger. No other module writes SQL
 //! that changes data.
+//!
+//! Every write transaction is IMMEDIATE: it takes the write lock before its first read, so two
+//! connections (projects synced side by side) queue on the busy timeout instead of failing
+//! with SQLITE_BUSY when a reader tries to become a writer.
 
 mod jobs;
 mod lock;

@@ -2,7 +2,7 @@
 //! counters and, for a window's last page, its coverage, all in one transaction.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{params, TransactionBehavior};
 
 use super::jobs::{mark_gone, upsert_jobs, JobRecord, PageCounts};
 use super::state::add_coverage;
@@ -81,7 +81,7 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(sqlite)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite)?;
         let counts = upsert_jobs(&tx, run_id, seen_at, jobs).map_err(sqlite)?;
         if let Some((from, to)) = completes {
             add_coverage(&tx, scope_id, from, to).map_err(sqlite)?;
@@ -113,7 +113,7 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(sqlite)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite)?;
         for id in job_ids {
             mark_gone(&tx, id, at).map_err(sqlite)?;
         }

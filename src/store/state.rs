@@ -3,7 +3,7 @@
 //! window's last page, so state and data never disagree.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{Result, Store, StoreError};
 use crate::time;
@@ -52,7 +52,7 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(sqlite)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite)?;
         let existing: Option<(i64, String)> = tx
             .query_row(
                 "SELECT scope_id, since FROM sync_scopes
