@@ -275,7 +275,7 @@ sk_env = "BAD_SK"
     assert!(
         stderr
             .lines()
-            .any(|l| l.starts_with(&format!("good: {DEFAULT_PROJECT_ID}"))),
+            .any(|l| l.starts_with("good: ") && l.contains(DEFAULT_PROJECT_ID)),
         "{stderr}"
     );
     assert!(
