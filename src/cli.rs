@@ -46,7 +46,7 @@ pub enum Command {
     /// re-read the last --lookback so late jobs are caught.
     ///
     /// Example: GAUSSJOBS_TOKEN=... gaussjobs sync --region cn-north-4 --project-id 0123...
-    Sync(SyncArgs),
+    Sync(Box<SyncArgs>),
     /// Answer questions from the archive, offline.
     Query(QueryArgs),
     /// Serve a fake scheduled-jobs API on loopback, for trying the tool and for tests.

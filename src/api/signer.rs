@@ -190,7 +190,7 @@ mod tests {
             let url = url::Url::parse(&format!("http://{}{}", s("host"), s("path"))).unwrap();
             let date = s("date");
             let input = SignInput {
-                method: &v["method"].as_str().unwrap(),
+                method: v["method"].as_str().unwrap(),
                 path_segments: path_segments(&url),
                 query: pairs("query"),
                 headers: pairs("headers"),
