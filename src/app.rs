@@ -1,16 +1,19 @@
 //! Runs each command: turns the parsed flags into the options of the room that does the work,
 //! with a usage error (exit 2) for every value that cannot be right.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use url::Url;
 
-use crate::api::auth::{Credential, Secret};
+use crate::api::auth::{AkSk, Credential, Secret};
+use crate::api::iam::{IamLogin, IamSession};
 use crate::api::model::{JobStatus, Language};
 use crate::api::regions;
 use crate::cli::{Cli, Command, LanguageArg, SyncArgs};
+use crate::config::{self, Account};
 use crate::exit::{usage, usage_with_hint};
 use crate::sync::{Filter, RunControl, SyncOptions};
 use crate::time;
@@ -21,11 +24,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let now = time::now_secs();
     match cli.command {
         Command::Sync(ref args) => {
-            let options = sync_options(args, now, &EnvCredentials)?;
             let control = RunControl {
                 wait_for_lock: args.wait,
                 ..RunControl::default()
             };
+            if args.project_id.is_none() && args.config.is_some() {
+                let accounts = account_options(args, now, &EnvCredentials)?;
+                return sync_accounts(&db, accounts, now, control, cli.quiet).await;
+            }
+            let options = sync_options(args, now, &EnvCredentials)?;
             let report = crate::sync::run(&db, &options, now, control).await?;
             if !cli.quiet {
                 eprintln!("{}", report.summary());
@@ -66,21 +73,157 @@ impl CredentialSource for EnvCredentials {
     }
 }
 
-/// Builds the sync's options from its flags.
+/// Syncs every account of a config file under one lock; one that fails does not stop the
+/// others. Prints one line per account on stderr, prefixed with its name.
+async fn sync_accounts(
+    db: &Path,
+    accounts: Vec<(String, SyncOptions)>,
+    now: DateTime<Utc>,
+    control: RunControl,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let options: Vec<SyncOptions> = accounts.iter().map(|(_, o)| o.clone()).collect();
+    // One project at a time: with several at once, run_many's writers currently collide on
+    // SQLite's write lock ("database is locked") and a healthy project fails.
+    let control = RunControl {
+        parallel_projects: 1,
+        ..control
+    };
+    let results = crate::sync::run_many(db, &options, now, control).await?;
+    let mut failed = Vec::new();
+    for ((name, _), result) in accounts.iter().zip(results) {
+        match result {
+            Ok(report) => {
+                if !quiet {
+                    eprintln!("{name}: {}", report.summary());
+                }
+            }
+            Err(e) => {
+                let mut text = Vec::new();
+                crate::exit::report(&e, &mut text);
+                for line in String::from_utf8_lossy(&text).lines() {
+                    eprintln!("{name}: {line}");
+                }
+                failed.push(name.clone());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!(
+            "{} of {} accounts failed: {}",
+            failed.len(),
+            accounts.len(),
+            failed.join(", ")
+        ))
+    }
+}
+
+/// Builds the sync's options from its flags (one project: `--project-id`).
 pub fn sync_options(
     args: &SyncArgs,
     now: DateTime<Utc>,
     source: &dyn CredentialSource,
 ) -> anyhow::Result<SyncOptions> {
-    let endpoint = endpoint(args)?;
-    let project_id = args.project_id.trim().to_string();
+    let Some(project_id) = args.project_id.as_deref() else {
+        return Err(usage_with_hint(
+            "pass --project-id (or HUAWEICLOUD_SDK_PROJECT_ID)",
+            "or pass --config with a file listing the accounts to sync",
+        ));
+    };
+    let project_id = checked_project_id(project_id, "--project-id")?;
+    let endpoint = endpoint(args.endpoint.as_deref(), args.region.as_deref())?;
+    let credential = credential(args, &project_id, source)?;
+    let mut options = SyncOptions::new(endpoint, project_id, credential);
+    apply_common(&mut options, args, now)?;
+    Ok(options)
+}
+
+/// The options of each account of `--config` (or those named by `--account`), in file order.
+pub fn account_options(
+    args: &SyncArgs,
+    now: DateTime<Utc>,
+    source: &dyn CredentialSource,
+) -> anyhow::Result<Vec<(String, SyncOptions)>> {
+    let path = args
+        .config
+        .as_deref()
+        .ok_or_else(|| usage("pass --config PATH"))?;
+    let config = config::load(path)?;
+    for wanted in &args.account {
+        if !config.accounts.iter().any(|a| &a.name == wanted) {
+            return Err(usage_with_hint(
+                format!("--account {wanted:?} is not in {}", path.display()),
+                format!(
+                    "accounts: {}",
+                    config
+                        .accounts
+                        .iter()
+                        .map(|a| a.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for account in &config.accounts {
+        if !args.account.is_empty() && !args.account.contains(&account.name) {
+            continue;
+        }
+        let name = &account.name;
+        let in_account = |e: anyhow::Error| {
+            let hint = e
+                .downcast_ref::<crate::exit::UsageError>()
+                .and_then(|u| u.hint.clone());
+            let message = format!("account {name:?} in {}: {e}", path.display());
+            match hint {
+                Some(h) => usage_with_hint(message, h),
+                None => usage(message),
+            }
+        };
+        let project_id =
+            checked_project_id(&account.project_id, "project_id").map_err(in_account)?;
+        let region = account.region.as_deref().or(config.region.as_deref());
+        let endpoint = match (&account.endpoint, region) {
+            (None, None) => args.endpoint.clone(),
+            (e, _) => e.clone(),
+        };
+        let endpoint = endpoint_from(endpoint.as_deref(), region.or(args.region.as_deref()))
+            .map_err(in_account)?;
+        let credential = account_credential(account, &project_id, region, source)
+            .map_err(in_account)?
+            .ok_or_else(|| {
+                in_account(usage_with_hint(
+                    "no credentials",
+                    "give the account token_file, ak_env + sk_env, aksk_file, or iam_user + iam_password_file",
+                ))
+            })?;
+        let mut options = SyncOptions::new(endpoint, project_id, credential);
+        apply_common(&mut options, args, now)?;
+        out.push((name.clone(), options));
+    }
+    Ok(out)
+}
+
+fn checked_project_id(project_id: &str, what: &str) -> anyhow::Result<String> {
+    let project_id = project_id.trim().to_string();
     if project_id.len() != 32 || !project_id.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(usage_with_hint(
-            format!("--project-id {project_id:?} is not a project ID"),
+            format!("{what} {project_id:?} is not a project ID"),
             "a project ID is 32 letters and digits; the console shows it under My Credentials > Projects",
         ));
     }
-    let credential = credential(args, source)?;
+    Ok(project_id)
+}
+
+/// The flags every project of a run shares: what to fetch and how fast.
+fn apply_common(
+    options: &mut SyncOptions,
+    args: &SyncArgs,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     let user_time = |flag: &str, value: &Option<String>| -> anyhow::Result<Option<DateTime<Utc>>> {
         value
             .as_deref()
@@ -126,7 +269,6 @@ pub fn sync_options(
                 })
         })
         .transpose()?;
-    let mut options = SyncOptions::new(endpoint, project_id, credential);
     options.since = since;
     options.until = until;
     options.window = window;
@@ -144,58 +286,280 @@ pub fn sync_options(
         LanguageArg::ZhCn => Language::ZhCn,
     };
     options.timeout = std::time::Duration::from_secs(args.timeout.max(1));
-    Ok(options)
+    Ok(())
 }
 
-fn endpoint(args: &SyncArgs) -> anyhow::Result<Url> {
-    let text = match (&args.endpoint, &args.region) {
-        (Some(endpoint), _) => endpoint.clone(),
-        (None, Some(region)) => regions::endpoint(region).ok_or_else(|| {
-            usage_with_hint(
-                format!("unknown region {region:?}"),
-                format!(
-                    "known regions: {}; or pass --endpoint URL",
-                    regions::known().join(", ")
-                ),
-            )
-        })?,
+/// The service endpoint: `--endpoint`, else the region's.
+fn endpoint(endpoint: Option<&str>, region: Option<&str>) -> anyhow::Result<Url> {
+    endpoint_from(endpoint, region)
+}
+
+fn endpoint_from(endpoint: Option<&str>, region: Option<&str>) -> anyhow::Result<Url> {
+    let text = match (endpoint, region) {
+        (Some(endpoint), _) => endpoint.to_string(),
+        (None, Some(region)) => regions::endpoint(region).ok_or_else(|| unknown_region(region))?,
         (None, None) => return Err(usage("pass --region or --endpoint")),
     };
-    let url = Url::parse(&text).map_err(|e| {
+    http_url(
+        &text,
+        "--endpoint",
+        "https://gaussdb.cn-north-4.myhuaweicloud.com",
+    )
+}
+
+fn unknown_region(region: &str) -> anyhow::Error {
+    usage_with_hint(
+        format!("unknown region {region:?}"),
+        format!(
+            "known regions: {}; or pass --endpoint URL",
+            regions::known().join(", ")
+        ),
+    )
+}
+
+fn http_url(text: &str, flag: &str, example: &str) -> anyhow::Result<Url> {
+    let url = Url::parse(text).map_err(|e| {
         usage_with_hint(
-            format!("--endpoint {text:?} is not a URL: {e}"),
-            "write it like https://gaussdb.cn-north-4.myhuaweicloud.com",
+            format!("{flag} {text:?} is not a URL: {e}"),
+            format!("write it like {example}"),
         )
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(usage(format!(
-            "--endpoint {text:?} must be an http or https URL with a host"
+            "{flag} {text:?} must be an http or https URL with a host"
         )));
     }
     Ok(url)
 }
 
-/// The first credential found: `--token-file`, then `GAUSSJOBS_TOKEN`.
-fn credential(args: &SyncArgs, source: &dyn CredentialSource) -> anyhow::Result<Credential> {
-    if let Some(path) = &args.token_file {
-        let text = source
-            .read_file(path)
-            .with_context(|| format!("cannot read --token-file {}", path.display()))
-            .map_err(|e| usage(format!("{e:#}")))?;
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(usage(format!("--token-file {} is empty", path.display())));
+/// The IAM endpoint: the explicit one, else the region's.
+fn iam_endpoint(explicit: Option<&str>, region: Option<&str>) -> anyhow::Result<Url> {
+    match (explicit, region) {
+        (Some(url), _) => http_url(
+            url,
+            "--iam-endpoint",
+            "https://iam.cn-north-4.myhuaweicloud.com",
+        ),
+        (None, Some(region)) => {
+            if regions::endpoint(region).is_none() {
+                return Err(unknown_region(region));
+            }
+            http_url(&regions::iam_endpoint(region), "--iam-endpoint", "")
         }
-        return Ok(Credential::Token(Secret::new(token)));
+        (None, None) => Err(usage(
+            "an IAM login needs --region or --iam-endpoint to know where IAM is",
+        )),
     }
-    if let Some(token) = source.env("GAUSSJOBS_TOKEN") {
-        let token = token.trim();
-        if !token.is_empty() {
-            return Ok(Credential::Token(Secret::new(token)));
+}
+
+/// Where IAM tokens are cached: `GAUSSJOBS_CACHE_DIR`, else `$XDG_CACHE_HOME/gaussjobs`, else
+/// `~/.cache/gaussjobs`.
+fn cache_dir(source: &dyn CredentialSource) -> Option<PathBuf> {
+    let nonempty = |name: &str| source.env(name).filter(|v| !v.trim().is_empty());
+    if let Some(dir) = nonempty("GAUSSJOBS_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = nonempty("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(dir).join("gaussjobs"));
+    }
+    nonempty("HOME").map(|home| PathBuf::from(home).join(".cache").join("gaussjobs"))
+}
+
+/// A secret from a file: trimmed, not empty.
+fn secret_file(source: &dyn CredentialSource, path: &Path, what: &str) -> anyhow::Result<Secret> {
+    let text = source
+        .read_file(path)
+        .with_context(|| format!("cannot read {what} {}", path.display()))
+        .map_err(|e| usage(format!("{e:#}")))?;
+    let value = text.trim();
+    if value.is_empty() {
+        return Err(usage(format!("{what} {} is empty", path.display())));
+    }
+    Ok(Secret::new(value))
+}
+
+fn env_secret(source: &dyn CredentialSource, name: &str) -> Option<Secret> {
+    source
+        .env(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .map(Secret::new)
+}
+
+/// AK/SK from two variables (and the security token from a third, when set).
+fn aksk_from_env(
+    source: &dyn CredentialSource,
+    ak: &str,
+    sk: &str,
+    security_token: &str,
+) -> anyhow::Result<Option<Credential>> {
+    match (env_secret(source, ak), env_secret(source, sk)) {
+        (Some(ak), Some(sk)) => Ok(Some(Credential::AkSk(AkSk {
+            ak,
+            sk,
+            security_token: env_secret(source, security_token),
+        }))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(usage(format!("{ak} is set but {sk} is not"))),
+        (None, Some(_)) => Err(usage(format!("{sk} is set but {ak} is not"))),
+    }
+}
+
+fn iam_credential(
+    source: &dyn CredentialSource,
+    user: &str,
+    domain: Option<&str>,
+    password: Secret,
+    endpoint: Url,
+    project_id: &str,
+) -> Credential {
+    Credential::Iam(Arc::new(IamSession::new(IamLogin {
+        endpoint,
+        domain: domain.unwrap_or(user).to_string(),
+        user: user.to_string(),
+        password,
+        project_id: project_id.to_string(),
+        cache_dir: cache_dir(source),
+    })))
+}
+
+/// The first credential found: `--token-file`, `GAUSSJOBS_TOKEN`, `HUAWEICLOUD_SDK_AK` +
+/// `HUAWEICLOUD_SDK_SK`, an IAM password login (`--iam-user`), then the `--config` account of
+/// this project.
+fn credential(
+    args: &SyncArgs,
+    project_id: &str,
+    source: &dyn CredentialSource,
+) -> anyhow::Result<Credential> {
+    if let Some(path) = &args.token_file {
+        return Ok(Credential::Token(secret_file(
+            source,
+            path,
+            "--token-file",
+        )?));
+    }
+    if let Some(token) = env_secret(source, "GAUSSJOBS_TOKEN") {
+        return Ok(Credential::Token(token));
+    }
+    if let Some(c) = aksk_from_env(
+        source,
+        "HUAWEICLOUD_SDK_AK",
+        "HUAWEICLOUD_SDK_SK",
+        "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+    )? {
+        return Ok(c);
+    }
+    if let Some(user) = args.iam_user.as_deref().filter(|u| !u.trim().is_empty()) {
+        let password = match &args.iam_password_file {
+            Some(path) => secret_file(source, path, "--iam-password-file")?,
+            None => env_secret(source, "GAUSSJOBS_IAM_PASSWORD").ok_or_else(|| {
+                usage_with_hint(
+                    format!("--iam-user {user:?} needs a password"),
+                    "put it in GAUSSJOBS_IAM_PASSWORD, or in a file readable only by you and pass --iam-password-file",
+                )
+            })?,
+        };
+        let endpoint = iam_endpoint(args.iam_endpoint.as_deref(), args.region.as_deref())?;
+        return Ok(iam_credential(
+            source,
+            user.trim(),
+            args.iam_domain.as_deref(),
+            password,
+            endpoint,
+            project_id,
+        ));
+    }
+    if let Some(path) = &args.config {
+        let config = config::load(path)?;
+        if let Some(account) = config
+            .accounts
+            .iter()
+            .find(|a| a.project_id.trim() == project_id)
+        {
+            let region = account.region.as_deref().or(config.region.as_deref());
+            if let Some(c) = account_credential(account, project_id, region, source)? {
+                return Ok(c);
+            }
         }
     }
     Err(usage_with_hint(
-        "no credentials found (tried --token-file and GAUSSJOBS_TOKEN)",
-        "put an IAM token in GAUSSJOBS_TOKEN, or in a file readable only by you and pass --token-file",
+        "no credentials found (tried --token-file, GAUSSJOBS_TOKEN, HUAWEICLOUD_SDK_AK + HUAWEICLOUD_SDK_SK, --iam-user (GAUSSJOBS_IAM_USER), and an account of this project in --config (GAUSSJOBS_CONFIG))",
+        "put an IAM token in GAUSSJOBS_TOKEN or a file passed as --token-file, or set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK",
     ))
+}
+
+/// The credential a config account names, `None` when it names none.
+fn account_credential(
+    account: &Account,
+    project_id: &str,
+    region: Option<&str>,
+    source: &dyn CredentialSource,
+) -> anyhow::Result<Option<Credential>> {
+    let named = [
+        account.token_file.is_some(),
+        account.ak_env.is_some() || account.sk_env.is_some(),
+        account.aksk_file.is_some(),
+        account.iam_user.is_some(),
+    ];
+    if named.iter().filter(|n| **n).count() > 1 {
+        return Err(usage_with_hint(
+            "names more than one credential",
+            "keep one of token_file, ak_env + sk_env, aksk_file, iam_user",
+        ));
+    }
+    if let Some(path) = &account.token_file {
+        return Ok(Some(Credential::Token(secret_file(
+            source,
+            path,
+            "token_file",
+        )?)));
+    }
+    if account.ak_env.is_some() || account.sk_env.is_some() {
+        let (Some(ak), Some(sk)) = (&account.ak_env, &account.sk_env) else {
+            return Err(usage("ak_env and sk_env go together"));
+        };
+        let token = account.security_token_env.as_deref().unwrap_or("");
+        return match aksk_from_env(source, ak, sk, token)? {
+            Some(c) => Ok(Some(c)),
+            None => Err(usage(format!("{ak} and {sk} are not set"))),
+        };
+    }
+    if let Some(path) = &account.aksk_file {
+        let text = source
+            .read_file(path)
+            .map_err(|e| usage(format!("cannot read aksk_file {}: {e}", path.display())))?;
+        let (ak, sk) = config::parse_aksk_file(&text).ok_or_else(|| {
+            usage_with_hint(
+                format!("aksk_file {} holds no AK and SK", path.display()),
+                "use the credentials.csv the console downloads, or lines ak = ... and sk = ...",
+            )
+        })?;
+        return Ok(Some(Credential::AkSk(AkSk {
+            ak: Secret::new(ak),
+            sk: Secret::new(sk),
+            security_token: None,
+        })));
+    }
+    if let Some(user) = &account.iam_user {
+        let password = match (&account.iam_password_file, &account.iam_password_env) {
+            (Some(path), _) => secret_file(source, path, "iam_password_file")?,
+            (None, Some(name)) => env_secret(source, name)
+                .ok_or_else(|| usage(format!("iam_password_env {name} is not set")))?,
+            (None, None) => {
+                return Err(usage(
+                    "iam_user needs iam_password_file or iam_password_env",
+                ))
+            }
+        };
+        let endpoint = iam_endpoint(account.iam_endpoint.as_deref(), region)?;
+        return Ok(Some(iam_credential(
+            source,
+            user,
+            account.iam_domain.as_deref(),
+            password,
+            endpoint,
+            project_id,
+        )));
+    }
+    Ok(None)
 }

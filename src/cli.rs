@@ -46,7 +46,7 @@ pub enum Command {
     /// re-read the last --lookback so late jobs are caught.
     ///
     /// Example: GAUSSJOBS_TOKEN=... gaussjobs sync --region cn-north-4 --project-id 0123...
-    Sync(SyncArgs),
+    Sync(Box<SyncArgs>),
     /// Answer questions from the archive, offline.
     Query(QueryArgs),
     /// Show what the archive covers, its gaps, the last successful sync and any warning.
@@ -61,21 +61,51 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Region whose endpoint to use, e.g. cn-north-4.
-    #[arg(long, required_unless_present = "endpoint")]
+    /// Region whose endpoints (API and IAM) to use, e.g. cn-north-4.
+    #[arg(long, required_unless_present_any = ["endpoint", "config"])]
     pub region: Option<String>,
 
     /// API endpoint URL; overrides --region (e.g. https://gaussdb.cn-north-4.myhuaweicloud.com).
     #[arg(long)]
     pub endpoint: Option<String>,
 
-    /// Project ID (32 letters and digits).
-    #[arg(long, env = "HUAWEICLOUD_SDK_PROJECT_ID")]
-    pub project_id: String,
+    /// Project ID (32 letters and digits). Required unless --config lists the projects.
+    #[arg(
+        long,
+        env = "HUAWEICLOUD_SDK_PROJECT_ID",
+        required_unless_present = "config"
+    )]
+    pub project_id: Option<String>,
 
     /// Read the IAM token from this file (instead of GAUSSJOBS_TOKEN).
     #[arg(long)]
     pub token_file: Option<PathBuf>,
+
+    /// IAM user for a password login (the password comes from GAUSSJOBS_IAM_PASSWORD or
+    /// --iam-password-file, never from a flag).
+    #[arg(long, env = "GAUSSJOBS_IAM_USER")]
+    pub iam_user: Option<String>,
+
+    /// The IAM user's account (domain) name [default: the user name].
+    #[arg(long, env = "GAUSSJOBS_IAM_DOMAIN")]
+    pub iam_domain: Option<String>,
+
+    /// Read the IAM password from this file (instead of GAUSSJOBS_IAM_PASSWORD).
+    #[arg(long)]
+    pub iam_password_file: Option<PathBuf>,
+
+    /// IAM endpoint URL; overrides the one of --region (e.g. https://iam.cn-north-4.myhuaweicloud.com).
+    #[arg(long)]
+    pub iam_endpoint: Option<String>,
+
+    /// A TOML file listing accounts (projects and their credentials) to sync together.
+    /// Without --project-id, every account in it is synced (or those named by --account).
+    #[arg(long, env = "GAUSSJOBS_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Only this account of --config (repeatable).
+    #[arg(long, requires = "config")]
+    pub account: Vec<String>,
 
     /// Where the first sync starts (create time): 2024-03-01, 2024-03-01T00:00:00Z, 30d, ...
     /// Later syncs continue from the archive's state; an earlier --since backfills.

@@ -80,6 +80,16 @@ pub enum ApiError {
     Malformed { detail: String },
     #[error("invalid endpoint {endpoint:?}: {detail}")]
     InvalidEndpoint { endpoint: String, detail: String },
+    /// The credential cannot be put on a request.
+    #[error("the credential cannot be used: {detail}")]
+    BadCredential { detail: String },
+    /// The IAM password login failed. Never holds the password.
+    #[error("IAM login as {user:?} in domain {domain:?} failed: {detail}")]
+    Iam {
+        user: String,
+        domain: String,
+        detail: String,
+    },
 }
 
 fn http_message(status: u16, code: Option<&str>, message: Option<&str>) -> String {
@@ -105,7 +115,9 @@ impl ApiError {
             ApiError::Timeout { .. }
             | ApiError::Malformed { .. }
             | ApiError::Unreachable { .. } => true,
-            ApiError::InvalidEndpoint { .. } => false,
+            ApiError::InvalidEndpoint { .. }
+            | ApiError::BadCredential { .. }
+            | ApiError::Iam { .. } => false,
         }
     }
 
@@ -121,7 +133,11 @@ impl ApiError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ApiError::Http { status: 401, .. } => Some(
-                "the credentials were refused: check GAUSSJOBS_TOKEN or --token-file (a token lives 24 h)"
+                "the credentials were refused: check the token (GAUSSJOBS_TOKEN or --token-file; a token lives 24 h), or HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK and the clock (signatures older than 15 minutes are refused)"
+                    .into(),
+            ),
+            ApiError::Iam { .. } => Some(
+                "check the IAM user, domain and password (GAUSSJOBS_IAM_PASSWORD or --iam-password-file) and --iam-endpoint or --region"
                     .into(),
             ),
             ApiError::Http { status: 403, .. } => Some(
@@ -245,27 +261,69 @@ impl Client {
             .await
     }
 
-    /// One HTTP attempt.
+    /// One HTTP attempt; with an IAM login, a refused token is replaced once and the request
+    /// sent again.
     async fn list_jobs_once(&self, request: &ListJobsRequest) -> Result<ListJobsPage, ApiError> {
+        let mut refreshed = false;
+        loop {
+            let (result, generation) = self.attempt(request).await;
+            match result {
+                Err(ApiError::Http { status: 401, .. })
+                    if !refreshed && self.config.credential.refresh(generation).await? =>
+                {
+                    refreshed = true;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn attempt(&self, request: &ListJobsRequest) -> (Result<ListJobsPage, ApiError>, u64) {
         self.limiter.until_ready().await;
         let mut url = self.url.clone();
         // The URL builder percent-encodes every value, so the `+` of `+0000` goes out as
         // `%2B`; a bare `+` would reach the server as a space.
         url.query_pairs_mut().extend_pairs(request.query_pairs());
         let language = request.language.unwrap_or(self.config.language);
-        let builder = self
+        let built = self
             .http
             .get(url)
             .header("X-Language", language.as_str())
-            .header("Accept", "application/json");
-        let builder = self.config.credential.apply(builder);
+            .header("Accept", "application/json")
+            .build();
+        let mut http_request = match built {
+            Ok(r) => r,
+            Err(e) => return (Err(self.transport_error(e)), 0),
+        };
+        // Signed last, over the request exactly as it goes out.
+        let generation = match self
+            .config
+            .credential
+            .authorize(
+                &mut http_request,
+                &self.config.project_id,
+                chrono::Utc::now(),
+            )
+            .await
+        {
+            Ok(g) => g,
+            Err(e) => return (Err(e), 0),
+        };
         self.requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(
             offset = request.offset,
             limit = request.limit,
             "GET scheduled-jobs"
         );
-        let response = builder.send().await.map_err(|e| self.transport_error(e))?;
+        (self.send(http_request).await, generation)
+    }
+
+    async fn send(&self, http_request: reqwest::Request) -> Result<ListJobsPage, ApiError> {
+        let response = self
+            .http
+            .execute(http_request)
+            .await
+            .map_err(|e| self.transport_error(e))?;
         let status = response.status();
         let retry_after = response
             .headers()

@@ -3,8 +3,10 @@
 
 pub mod auth;
 pub mod client;
+pub mod iam;
 pub mod model;
 pub mod regions;
+pub mod signer;
 
 pub use client::{ApiError, Client, ClientConfig};
 pub use model::{JobStatus, ListJobsPage, ListJobsRequest, ScheduleTask};

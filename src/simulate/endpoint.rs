@@ -51,41 +51,61 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// What the gateway made of the request's credentials.
+#[derive(Debug, Clone)]
+pub(crate) enum Authn {
+    /// An AK/SK signature or an IAM-issued token, already checked.
+    Verified(&'static str),
+    /// An `X-Auth-Token` (or none), to compare with the project's configured token.
+    Token(Option<String>),
+    /// Refused, with the reason the gateway gives.
+    Refused(String),
+}
+
 /// Handles `GET /v3/{project_id}/scheduled-jobs` and records it.
 pub(crate) fn list(
     world: &mut World,
     project_id: &str,
-    token: Option<&str>,
+    auth: Authn,
     query: Vec<(String, String)>,
 ) -> Reply {
-    let mut reply = answer(world, project_id, token, &query);
+    let refused = match &auth {
+        Authn::Verified(_) => None,
+        Authn::Token(Some(t)) if *t == world.config.token => None,
+        Authn::Token(_) => Some("verify aksk signature fail".to_string()),
+        Authn::Refused(why) => Some(why.clone()),
+    };
+    let kind = match &auth {
+        Authn::Verified(kind) => kind,
+        Authn::Token(Some(_)) => "token",
+        _ => "none",
+    };
+    let mut reply = match refused {
+        Some(why) => {
+            // Gateway errors carry `error_message` and a request id, not `error_msg`.
+            let request_id = format!("{:032x}", world.fault_rng.gen::<u128>());
+            Reply::json(
+                401,
+                json!({
+                    "error_code": "APIGW.0301",
+                    "error_message": format!("Incorrect IAM authentication information: {why}"),
+                    "request_id": request_id,
+                }),
+            )
+        }
+        None => answer(world, project_id, &query),
+    };
     reply.delay += world.config.latency;
     world.requests.push(RecordedRequest {
         project_id: project_id.to_string(),
         query,
         status: reply.status,
+        auth: kind,
     });
     reply
 }
 
-fn answer(
-    world: &mut World,
-    project_id: &str,
-    token: Option<&str>,
-    query: &[(String, String)],
-) -> Reply {
-    if token != Some(world.config.token.as_str()) {
-        // Gateway errors carry `error_message` and a request id, not `error_msg`.
-        let request_id = format!("{:032x}", world.fault_rng.gen::<u128>());
-        return Reply::json(
-            401,
-            json!({
-                "error_code": "APIGW.0301",
-                "error_message": "Incorrect IAM authentication information: verify aksk signature fail",
-                "request_id": request_id,
-            }),
-        );
-    }
+fn answer(world: &mut World, project_id: &str, query: &[(String, String)]) -> Reply {
     if project_id != world.config.project_id {
         return service_error(
             403,

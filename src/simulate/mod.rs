@@ -4,6 +4,7 @@
 //! The fake reproduces the real API's traps on purpose: an unencoded `+` in a time parameter is
 //! rejected, job times come in mixed offsets and as `""`/`null`/missing, and paging can drift.
 
+mod auth;
 mod endpoint;
 mod faults;
 mod generate;
@@ -14,6 +15,7 @@ mod world;
 #[cfg(test)]
 mod tests;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -21,6 +23,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
+pub use auth::{SimAkSk, SimIamUser};
 pub use faults::{Fault, FaultKind};
 pub use job::{SimJob, TimeField};
 
@@ -53,6 +56,12 @@ pub struct SimConfig {
     pub latency: Duration,
     pub now: DateTime<Utc>,
     pub boundary: Boundary,
+    /// Access keys whose `SDK-HMAC-SHA256` signatures the fake verifies: AK -> secret.
+    pub aksk: BTreeMap<String, SimAkSk>,
+    /// Users `POST /v3/auth/tokens` logs in.
+    pub iam_users: Vec<SimIamUser>,
+    /// How long an IAM token lives.
+    pub iam_token_lifetime: chrono::Duration,
 }
 
 impl Default for SimConfig {
@@ -66,6 +75,9 @@ impl Default for SimConfig {
             latency: Duration::ZERO,
             now: crate::time::now_secs(),
             boundary: Boundary::default(),
+            aksk: BTreeMap::new(),
+            iam_users: Vec::new(),
+            iam_token_lifetime: chrono::Duration::hours(24),
         }
     }
 }
@@ -78,6 +90,8 @@ pub struct RecordedRequest {
     pub query: Vec<(String, String)>,
     /// The HTTP status answered.
     pub status: u16,
+    /// How the request authenticated: `token`, `iam-token`, `aksk`, or `none`.
+    pub auth: &'static str,
 }
 
 impl RecordedRequest {
@@ -90,10 +104,24 @@ impl RecordedRequest {
     }
 }
 
-/// A handle on one fake API; clones share the same jobs, faults and request log.
+/// A handle on one fake API; clones share the same jobs, faults and request log. Handles from
+/// [`Simulator::add_project`] share the server and its keys but hold their project's jobs.
 #[derive(Clone)]
 pub struct Simulator {
     world: Arc<Mutex<World>>,
+    shared: Arc<Mutex<Shared>>,
+}
+
+/// What every project of one server shares: the projects, the keys, IAM's tokens.
+pub(crate) struct Shared {
+    pub projects: BTreeMap<String, Arc<Mutex<World>>>,
+    pub aksk: BTreeMap<String, SimAkSk>,
+    pub iam_users: Vec<SimIamUser>,
+    pub iam_token_lifetime: chrono::Duration,
+    /// Token -> (project, expiry).
+    pub issued: HashMap<String, (String, DateTime<Utc>)>,
+    pub iam_logins: usize,
+    pub rng: rand::rngs::StdRng,
 }
 
 impl Simulator {
@@ -108,9 +136,63 @@ impl Simulator {
     }
 
     fn from_world(world: World) -> Simulator {
+        use rand::SeedableRng;
+        let shared = Shared {
+            projects: BTreeMap::new(),
+            aksk: world.config.aksk.clone(),
+            iam_users: world.config.iam_users.clone(),
+            iam_token_lifetime: world.config.iam_token_lifetime,
+            issued: HashMap::new(),
+            iam_logins: 0,
+            rng: rand::rngs::StdRng::seed_from_u64(world.config.seed ^ 0x1a3),
+        };
+        let project_id = world.config.project_id.clone();
+        let world = Arc::new(Mutex::new(world));
+        let sim = Simulator {
+            world: Arc::clone(&world),
+            shared: Arc::new(Mutex::new(shared)),
+        };
+        sim.shared().projects.insert(project_id, world);
+        sim
+    }
+
+    /// Serves one more project from the same server: its jobs are generated from `config`
+    /// (its project_id, token, jobs, seed); keys and IAM users stay the first config's.
+    /// Returns the handle on the new project's jobs and request log.
+    pub fn add_project(&self, config: SimConfig) -> Simulator {
+        let project_id = config.project_id.clone();
+        let world = Arc::new(Mutex::new(World::new(config, true)));
+        self.shared()
+            .projects
+            .insert(project_id, Arc::clone(&world));
         Simulator {
-            world: Arc::new(Mutex::new(world)),
+            world,
+            shared: Arc::clone(&self.shared),
         }
+    }
+
+    pub(crate) fn shared(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The jobs of `project_id`, or this handle's when no project has that id (which then
+    /// answers that the project does not match).
+    pub(crate) fn world_for(&self, project_id: &str) -> Arc<Mutex<World>> {
+        self.shared()
+            .projects
+            .get(project_id)
+            .cloned()
+            .unwrap_or_else(|| Arc::clone(&self.world))
+    }
+
+    /// Password logins IAM was asked for, failed ones included.
+    pub fn iam_login_count(&self) -> usize {
+        self.shared().iam_logins
+    }
+
+    /// Makes every IAM token issued so far invalid, as if each had expired.
+    pub fn revoke_iam_tokens(&self) {
+        self.shared().issued.clear();
     }
 
     /// The lock is never held across an await, so a poisoned lock only means a test panicked

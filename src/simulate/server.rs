@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::endpoint;
+use super::auth::{self as sim_auth, TokenRequest};
+use super::endpoint::{self, Authn};
 use super::faults::Fault;
 use super::job::SimJob;
 use super::Simulator;
@@ -18,6 +19,7 @@ use super::Simulator;
 pub(crate) fn router(sim: Simulator) -> Router {
     Router::new()
         .route("/v3/{project_id}/scheduled-jobs", get(list_jobs))
+        .route("/v3/auth/tokens", post(iam_tokens))
         .route("/_sim/jobs", get(control_jobs).post(control_add_job))
         .route(
             "/_sim/jobs/{job_id}",
@@ -59,23 +61,148 @@ fn bad_request(msg: impl std::fmt::Display) -> Response {
 async fn list_jobs(
     State(sim): State<Simulator>,
     Path(project_id): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    RawQuery(raw_query): RawQuery,
 ) -> Response {
     // Decoded the way the real service decodes it: `+` becomes a space.
-    let query: Vec<(String, String)> = query
+    let query: Vec<(String, String)> = raw_query
+        .as_deref()
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
                 .into_owned()
                 .collect()
         })
         .unwrap_or_default();
-    let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
-    let reply = endpoint::list(&mut sim.lock(), &project_id, token, query);
+    let auth = authenticate(
+        &sim,
+        &project_id,
+        uri.path(),
+        raw_query.as_deref(),
+        &headers,
+    );
+    let world = sim.world_for(&project_id);
+    let reply = {
+        let mut world = world.lock().unwrap_or_else(|e| e.into_inner());
+        endpoint::list(&mut world, &project_id, auth, query)
+    };
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
     respond(reply.status, &reply.headers, reply.body)
+}
+
+/// The gateway's check: an AK/SK signature when there is an `Authorization` header, else an
+/// IAM-issued token, else the project's configured token.
+fn authenticate(
+    sim: &Simulator,
+    project_id: &str,
+    path: &str,
+    raw_query: Option<&str>,
+    headers: &HeaderMap,
+) -> Authn {
+    let shared = sim.shared();
+    let now = Utc::now();
+    if headers.contains_key(header::AUTHORIZATION) {
+        return match sim_auth::verify_aksk("GET", path, raw_query, headers, &shared.aksk, now) {
+            Ok(_) => {
+                let scoped = headers.get("x-project-id").and_then(|v| v.to_str().ok());
+                if scoped == Some(project_id) {
+                    Authn::Verified("aksk")
+                } else {
+                    Authn::Refused("x-project-id does not match the project".into())
+                }
+            }
+            Err(why) => Authn::Refused(why),
+        };
+    }
+    let token = headers
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    if let Some(t) = &token {
+        if let Some((scope, expires)) = shared.issued.get(t) {
+            return if scope == project_id && *expires > now {
+                Authn::Verified("iam-token")
+            } else {
+                Authn::Refused("the token has expired or is not for this project".into())
+            };
+        }
+    }
+    Authn::Token(token)
+}
+
+/// IAM's `POST /v3/auth/tokens`: password method, project scope.
+async fn iam_tokens(State(sim): State<Simulator>, body: String) -> Response {
+    let unauthorized = || {
+        respond(
+            401,
+            &[],
+            json!({"error": {"code": 401, "message": "The username or password is wrong.", "title": "Unauthorized"}})
+                .to_string(),
+        )
+    };
+    let mut shared = sim.shared();
+    shared.iam_logins += 1;
+    let request: TokenRequest = match serde_json::from_str(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return respond(
+                400,
+                &[],
+                json!({"error": {"code": 400, "message": format!("The request body is invalid: {e}"), "title": "Bad Request"}})
+                    .to_string(),
+            )
+        }
+    };
+    let Some(password) = request.auth.identity.password.filter(|_| {
+        request
+            .auth
+            .identity
+            .methods
+            .iter()
+            .any(|m| m == "password")
+    }) else {
+        return unauthorized();
+    };
+    let user = password.user;
+    let known = shared.iam_users.iter().any(|u| {
+        u.name == user.name && u.password == user.password && u.domain == user.domain.name
+    });
+    if !known {
+        return unauthorized();
+    }
+    let Some(project_id) = request
+        .auth
+        .scope
+        .and_then(|s| s.project)
+        .and_then(|p| p.id)
+        .filter(|id| shared.projects.contains_key(id))
+    else {
+        return respond(
+            400,
+            &[],
+            json!({"error": {"code": 400, "message": "The project scope is invalid.", "title": "Bad Request"}})
+                .to_string(),
+        );
+    };
+    use rand::Rng;
+    let token = format!("MIIsim{:032x}", shared.rng.gen::<u128>());
+    let now = Utc::now();
+    let expires = now + shared.iam_token_lifetime;
+    shared
+        .issued
+        .insert(token.clone(), (project_id.clone(), expires));
+    let body = json!({
+        "token": {
+            "expires_at": expires.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            "issued_at": now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            "methods": ["password"],
+            "project": {"id": project_id},
+            "user": {"name": user.name, "domain": {"name": user.domain.name}},
+        }
+    });
+    respond(201, &[("x-subject-token", token)], body.to_string())
 }
 
 /// What the real gateway answers for a path it does not know.
@@ -208,7 +335,7 @@ async fn control_requests(State(sim): State<Simulator>) -> Response {
     let list: Vec<Value> = sim
         .requests()
         .into_iter()
-        .map(|r| json!({"project_id": r.project_id, "query": r.query, "status": r.status}))
+        .map(|r| json!({"project_id": r.project_id, "query": r.query, "status": r.status, "auth": r.auth}))
         .collect();
     ok(Value::Array(list))
 }

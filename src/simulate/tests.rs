@@ -862,7 +862,12 @@ fn large_sets_page_quickly() {
             let mut q = window.clone();
             q.push(("offset".into(), offset.to_string()));
             q.push(("limit".into(), "5".into()));
-            let reply = endpoint::list(&mut world, DEFAULT_PROJECT_ID, Some(DEFAULT_TOKEN), q);
+            let reply = endpoint::list(
+                &mut world,
+                DEFAULT_PROJECT_ID,
+                super::endpoint::Authn::Token(Some(DEFAULT_TOKEN.to_string())),
+                q,
+            );
             requests += 1;
             let page: Counted = serde_json::from_str(&reply.body).unwrap();
             assert!((1..=5).contains(&page.schedules.len()));

@@ -1,5 +1,6 @@
 //! Integration tests: the real `gaussjobs` binary against the in-process simulator.
 
+mod auth;
 mod bad_input;
 mod demo;
 mod query;
