@@ -35,7 +35,9 @@ fn main() {
         .collect();
     let latency_ms: u64 = env_or("GAUSSJOBS_BENCH_LATENCY_MS", 30);
     let concurrency: u32 = env_or("GAUSSJOBS_BENCH_CONCURRENCY", 8);
-    println!("gaussjobs sync benchmark: latency {latency_ms} ms, concurrency {concurrency}, 60 days");
+    println!(
+        "gaussjobs sync benchmark: latency {latency_ms} ms, concurrency {concurrency}, 60 days"
+    );
     println!();
     for &jobs in &sizes {
         bench_sync(jobs, latency_ms, concurrency);
@@ -53,7 +55,11 @@ struct Usage {
 
 fn run_measured(mut cmd: Command) -> Usage {
     let started = Instant::now();
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let pid = child.id() as libc::pid_t;
     let mut stderr = String::new();
     let mut child = child;
@@ -101,7 +107,12 @@ impl Drop for SimProcess {
 fn start_simulator(jobs: usize, latency_ms: u64) -> SimProcess {
     let mut child = Command::new(BIN)
         .args(["simulate", "--port", "0", "--days", "60", "--seed", "1"])
-        .args(["--jobs", &jobs.to_string(), "--latency-ms", &latency_ms.to_string()])
+        .args([
+            "--jobs",
+            &jobs.to_string(),
+            "--latency-ms",
+            &latency_ms.to_string(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -136,7 +147,14 @@ fn sync_command(db: &Path, url: &str, concurrency: u32) -> Command {
         .env_remove("RUST_LOG")
         .arg("--db")
         .arg(db)
-        .args(["-q", "sync", "--endpoint", url, "--project-id", DEFAULT_PROJECT_ID])
+        .args([
+            "-q",
+            "sync",
+            "--endpoint",
+            url,
+            "--project-id",
+            DEFAULT_PROJECT_ID,
+        ])
         .args(["--since", "61d", "--max-rps", "100000"])
         .args(["--concurrency", &concurrency.to_string()]);
     cmd
@@ -160,7 +178,10 @@ fn bench_sync(jobs: usize, latency_ms: u64, concurrency: u32) {
     let again_requests = served_requests(&sim.url) - requests;
 
     println!("== {jobs} jobs");
-    println!("first sync      exit {}, {requests} requests, {wall:.2} s wall", first.code);
+    println!(
+        "first sync      exit {}, {requests} requests, {wall:.2} s wall",
+        first.code
+    );
     println!(
         "ideal           {ideal:.2} s ({fewest} requests x {latency_ms} ms / {concurrency}); wall/ideal {:.2}   (target <= 1.3)",
         wall / ideal

@@ -83,12 +83,6 @@ async fn sync_accounts(
     quiet: bool,
 ) -> anyhow::Result<()> {
     let options: Vec<SyncOptions> = accounts.iter().map(|(_, o)| o.clone()).collect();
-    // One project at a time: with several at once, run_many's writers currently collide on
-    // SQLite's write lock ("database is locked") and a healthy project fails.
-    let control = RunControl {
-        parallel_projects: 1,
-        ..control
-    };
     let results = crate::sync::run_many(db, &options, now, control).await?;
     let mut failed = Vec::new();
     for ((name, _), result) in accounts.iter().zip(results) {

@@ -81,7 +81,10 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
         let counts = upsert_jobs(&tx, run_id, seen_at, jobs).map_err(sqlite)?;
         if let Some((from, to)) = completes {
             add_coverage(&tx, scope_id, from, to).map_err(sqlite)?;
@@ -113,7 +116,10 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
         for id in job_ids {
             mark_gone(&tx, id, at).map_err(sqlite)?;
         }

@@ -52,7 +52,10 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
         let existing: Option<(i64, String)> = tx
             .query_row(
                 "SELECT scope_id, since FROM sync_scopes

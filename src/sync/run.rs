@@ -380,7 +380,12 @@ fn stops_everything(e: &ListingError) -> bool {
         ListingError::Api(ApiError::Http { status, .. }) => {
             (400..500).contains(status) && *status != 429
         }
-        ListingError::Api(ApiError::InvalidEndpoint { .. } | ApiError::Unreachable { .. }) => true,
+        ListingError::Api(
+            ApiError::InvalidEndpoint { .. }
+            | ApiError::Unreachable { .. }
+            | ApiError::BadCredential { .. }
+            | ApiError::Iam { .. },
+        ) => true,
         ListingError::Api(_) | ListingError::KeptDrifting(_) => false,
     }
 }

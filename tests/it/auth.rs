@@ -300,3 +300,82 @@ sk_env = "BAD_SK"
     assert!(other.requests().iter().all(|r| r.status == 401));
     assert_no_secret(&world, &text, &[SK, WRONG_SK]);
 }
+
+#[test]
+fn two_projects_sync_side_by_side_into_one_archive() {
+    let big = || SimConfig {
+        jobs: 1_500,
+        days: 5,
+        ..config()
+    };
+    let world = World::new(big());
+    let other = world.sim.add_project(SimConfig {
+        project_id: OTHER_PROJECT.into(),
+        seed: 11,
+        ..big()
+    });
+    let config_path = world.dir.path().join("gaussjobs.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            r#"
+[[account]]
+name = "first"
+endpoint = "{url}"
+project_id = "{DEFAULT_PROJECT_ID}"
+ak_env = "GOOD_AK"
+sk_env = "GOOD_SK"
+
+[[account]]
+name = "second"
+endpoint = "{url}"
+project_id = "{OTHER_PROJECT}"
+ak_env = "GOOD_AK"
+sk_env = "GOOD_SK"
+"#,
+            url = world.server.url
+        ),
+    )
+    .unwrap();
+    // Small pages: both projects write many transactions at the same time.
+    let out = world
+        .gaussjobs()
+        .env_remove("GAUSSJOBS_CONFIG")
+        .env("GOOD_AK", AK)
+        .env("GOOD_SK", SK)
+        .args([
+            "sync",
+            "--max-rps",
+            "5000",
+            "--since",
+            "6d",
+            "--page-size",
+            "10",
+        ])
+        .arg("--config")
+        .arg(&config_path)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.lines().any(|l| l.starts_with("first: synced")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|l| l.starts_with("second: synced")),
+        "{stderr}"
+    );
+    for (project, sim) in [(DEFAULT_PROJECT_ID, &world.sim), (OTHER_PROJECT, &other)] {
+        assert_eq!(
+            world.count(&format!(
+                "SELECT count(*) FROM jobs WHERE project_id = '{project}'"
+            )) as usize,
+            sim.job_count(),
+            "project {project}"
+        );
+    }
+    assert_eq!(
+        world.count("SELECT count(*) FROM sync_runs WHERE outcome = 'ok'"),
+        2
+    );
+}

@@ -540,7 +540,14 @@ fn a_response_that_times_out_is_retried() {
         .sync(&["--since", "1d", "--concurrency", "1", "--timeout", "1"])
         .assert()
         .success();
-    assert!(started.elapsed() < StdDuration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < StdDuration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     assert_has_every_job(&world);
-    assert!(world.sim.request_count() >= 2, "the slow answer was asked again");
+    assert!(
+        world.sim.request_count() >= 2,
+        "the slow answer was asked again"
+    );
 }
