@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --bench sync` (200,000 jobs). `GAUSSJOBS_BENCH_JOBS=20000,200000` picks the
 //! sizes; `GAUSSJOBS_BENCH_LATENCY_MS` (default 30) and `GAUSSJOBS_BENCH_CONCURRENCY`
-//! (default 8) the conditions.
+//! (default 8) the conditions; `GAUSSJOBS_BENCH_ONLY=store` measures the store alone.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -39,7 +39,9 @@ fn main() {
         "gaussjobs sync benchmark: latency {latency_ms} ms, concurrency {concurrency}, 60 days"
     );
     println!();
-    for &jobs in &sizes {
+    // GAUSSJOBS_BENCH_ONLY=store skips the syncs (for tuning the store).
+    let store_only = std::env::var("GAUSSJOBS_BENCH_ONLY").is_ok_and(|v| v == "store");
+    for &jobs in sizes.iter().filter(|_| !store_only) {
         bench_sync(jobs, latency_ms, concurrency);
     }
     bench_store(*sizes.iter().max().unwrap_or(&200_000));
@@ -254,11 +256,18 @@ fn bench_store(jobs: usize) {
             windows_planned: 0,
         })
         .unwrap();
+    // Pages of 100 committed 20 at a time, as the sync's writer batches them under load.
     let started = Instant::now();
-    for page in records.chunks(100) {
-        store
-            .write_page(run, scope.scope_id, now, page, None, 0)
-            .unwrap();
+    for batch in records.chunks(2_000) {
+        let pages: Vec<gaussjobs::store::PageBatch<'_>> = batch
+            .chunks(100)
+            .map(|jobs| gaussjobs::store::PageBatch {
+                jobs,
+                seen_at: now,
+                completes: None,
+            })
+            .collect();
+        store.write_pages(run, scope.scope_id, &pages, 0).unwrap();
     }
     let store_rate = jobs as f64 / started.elapsed().as_secs_f64();
 

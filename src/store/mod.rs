@@ -17,7 +17,7 @@ use std::path::PathBuf;
 pub use jobs::{stale_open_jobs, JobRecord, OpenJobsFilter, PageCounts, OPEN_STATUSES};
 pub use lock::SyncLock;
 pub use open::{open_read_only, Store, SCHEMA_VERSION};
-pub use runs::{RunFinish, RunStart};
+pub use runs::{PageBatch, RunFinish, RunStart};
 pub use state::{Coverage, Scope, ScopeKey};
 
 /// The failures callers act on.

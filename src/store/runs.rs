@@ -23,6 +23,14 @@ pub struct RunStart {
     pub windows_planned: u64,
 }
 
+/// One page of jobs to archive, and the window it completes, if it is a window's last page.
+#[derive(Debug, Clone, Copy)]
+pub struct PageBatch<'a> {
+    pub jobs: &'a [JobRecord],
+    pub seen_at: DateTime<Utc>,
+    pub completes: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
 /// How a run ended.
 #[derive(Debug, Clone)]
 pub struct RunFinish {
@@ -76,6 +84,29 @@ impl Store {
         completes: Option<(DateTime<Utc>, DateTime<Utc>)>,
         requests: u64,
     ) -> Result<PageCounts> {
+        self.write_pages(
+            run_id,
+            scope_id,
+            &[PageBatch {
+                jobs,
+                seen_at,
+                completes,
+            }],
+            requests,
+        )
+    }
+
+    /// Archives several pages in one transaction, in order. Each page's jobs, its window's
+    /// coverage when it completes one, and the run's counters commit together, so a crash
+    /// keeps all of them or none. Batching matters: every job touches a dozen B-tree pages,
+    /// and one commit per batch writes each dirty page to the WAL once instead of per page.
+    pub fn write_pages(
+        &mut self,
+        run_id: i64,
+        scope_id: i64,
+        pages: &[PageBatch<'_>],
+        requests: u64,
+    ) -> Result<PageCounts> {
         let path = self.path.clone();
         let sqlite = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -85,9 +116,14 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sqlite)?;
-        let counts = upsert_jobs(&tx, run_id, seen_at, jobs).map_err(sqlite)?;
-        if let Some((from, to)) = completes {
-            add_coverage(&tx, scope_id, from, to).map_err(sqlite)?;
+        let mut counts = PageCounts::default();
+        let mut completed = 0i64;
+        for page in pages {
+            counts.add(upsert_jobs(&tx, run_id, page.seen_at, page.jobs).map_err(sqlite)?);
+            if let Some((from, to)) = page.completes {
+                add_coverage(&tx, scope_id, from, to).map_err(sqlite)?;
+                completed += 1;
+            }
         }
         tx.prepare_cached(
             "UPDATE sync_runs SET jobs_new = jobs_new + ?2, jobs_changed = jobs_changed + ?3,
@@ -101,7 +137,7 @@ impl Store {
             counts.new as i64,
             counts.changed as i64,
             counts.unchanged as i64,
-            completes.is_some() as i64,
+            completed,
             requests as i64,
         ])
         .map_err(sqlite)?;

@@ -18,8 +18,8 @@ use super::plan::{plan, PlanInput};
 use super::{SyncOptions, SyncReport, DEFAULT_SINCE};
 use crate::api::{ApiError, Client, ClientConfig};
 use crate::store::{
-    open_read_only, stale_open_jobs, OpenJobsFilter, PageCounts, RunFinish, RunStart, ScopeKey,
-    Store, StoreError, SyncLock, OPEN_STATUSES,
+    open_read_only, stale_open_jobs, JobRecord, OpenJobsFilter, PageBatch, PageCounts, RunFinish,
+    RunStart, ScopeKey, Store, StoreError, SyncLock, OPEN_STATUSES,
 };
 use crate::time;
 
@@ -170,7 +170,8 @@ async fn run_scope(
 
     // One writer owns the project's connection; fetchers hand it pages through a bounded
     // channel, so memory stays a few pages however many jobs there are.
-    let (sender, receiver) = mpsc::channel::<WriterMsg>(options.concurrency * 2);
+    let (sender, receiver) =
+        mpsc::channel::<WriterMsg>(WRITER_QUEUE_PAGES.max(options.concurrency * 2));
     let writer = spawn_writer(store, receiver, run_id, scope.scope_id, Arc::clone(&client));
     let fetcher = Fetcher {
         client: Arc::clone(&client),
@@ -392,7 +393,23 @@ fn stops_everything(e: &ListingError) -> bool {
 
 type WriterResult = (Store, PageCounts, Option<StoreError>);
 
-/// The writer thread: one transaction per page, stopping at the first error.
+/// Pages queued between the fetchers and the writer: enough for the writer to batch while it
+/// commits, few enough that memory stays a few megabytes.
+const WRITER_QUEUE_PAGES: usize = 32;
+
+/// Jobs written in one transaction at most.
+const MAX_BATCH_JOBS: usize = 2_000;
+
+/// A page waiting in the writer's batch.
+struct PendingPage {
+    jobs: Vec<JobRecord>,
+    seen_at: DateTime<Utc>,
+    completes: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// The writer thread: whatever pages are queued when it is free go into one transaction
+/// (at most `MAX_BATCH_JOBS` jobs); a barrier or a `Gone` first commits what came before it.
+/// It stops at the first error.
 fn spawn_writer(
     mut store: Store,
     mut receiver: mpsc::Receiver<WriterMsg>,
@@ -402,32 +419,82 @@ fn spawn_writer(
 ) -> std::thread::JoinHandle<WriterResult> {
     std::thread::spawn(move || {
         let mut counts = PageCounts::default();
-        while let Some(msg) = receiver.blocking_recv() {
+        let mut batch: Vec<PendingPage> = Vec::new();
+        let mut batch_jobs = 0;
+        let mut flush =
+            |store: &mut Store, batch: &mut Vec<PendingPage>| -> Result<(), StoreError> {
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                let pages: Vec<PageBatch<'_>> = batch
+                    .iter()
+                    .map(|p| PageBatch {
+                        jobs: &p.jobs,
+                        seen_at: p.seen_at,
+                        completes: p.completes,
+                    })
+                    .collect();
+                counts.add(store.write_pages(run_id, scope_id, &pages, client.requests())?);
+                batch.clear();
+                Ok(())
+            };
+        loop {
+            let msg = if batch.is_empty() {
+                match receiver.blocking_recv() {
+                    Some(msg) => msg,
+                    None => break,
+                }
+            } else {
+                match receiver.try_recv() {
+                    Ok(msg) => msg,
+                    // Nothing more queued (or the fetchers are done): commit what is waiting.
+                    Err(_) => {
+                        if let Err(e) = flush(&mut store, &mut batch) {
+                            return (store, counts, Some(e));
+                        }
+                        batch_jobs = 0;
+                        continue;
+                    }
+                }
+            };
             let written = match msg {
                 WriterMsg::Page {
                     jobs,
                     seen_at,
                     completes,
-                } => store
-                    .write_page(
-                        run_id,
-                        scope_id,
+                } => {
+                    batch_jobs += jobs.len();
+                    batch.push(PendingPage {
+                        jobs,
                         seen_at,
-                        &jobs,
-                        completes.map(|w| (w.start, w.end)),
-                        client.requests(),
-                    )
-                    .map(|c| counts.add(c)),
-                WriterMsg::Gone { job_id, at } => store.mark_gone(&[job_id], at),
+                        completes: completes.map(|w| (w.start, w.end)),
+                    });
+                    if batch_jobs >= MAX_BATCH_JOBS {
+                        batch_jobs = 0;
+                        flush(&mut store, &mut batch)
+                    } else {
+                        Ok(())
+                    }
+                }
+                WriterMsg::Gone { job_id, at } => {
+                    batch_jobs = 0;
+                    flush(&mut store, &mut batch).and_then(|()| store.mark_gone(&[job_id], at))
+                }
                 WriterMsg::Barrier(done) => {
+                    batch_jobs = 0;
+                    let flushed = flush(&mut store, &mut batch);
                     let _ = done.send(());
-                    Ok(())
+                    flushed
                 }
             };
             if let Err(e) = written {
                 return (store, counts, Some(e));
             }
         }
+        if let Err(e) = flush(&mut store, &mut batch) {
+            return (store, counts, Some(e));
+        }
+        drop(flush);
         (store, counts, None)
     })
 }
