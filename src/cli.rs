@@ -171,9 +171,15 @@ pub enum LanguageArg {
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// Output format.
+    /// Output format: table (for people), json (an array; times as stored, UTC), ndjson (one
+    /// object a line), csv (with a header row).
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// Time zone of times in tables: utc, local, or an offset like +08:00. JSON, NDJSON and
+    /// CSV always give times as stored (UTC).
+    #[arg(long, global = true, default_value = "utc")]
+    pub tz: String,
 
     #[command(subcommand)]
     pub command: QueryCommand,
@@ -193,46 +199,140 @@ pub enum QueryCommand {
     ///
     /// Example: gaussjobs query jobs --status Failed --since 7d
     Jobs(JobsArgs),
-    /// One job and every version of it the archive has seen.
+    /// One job and every version of it the archive has seen, with what changed.
     ///
     /// Example: gaussjobs query job 56d3c1138dcf4f1da73b0170700c78d0
     Job {
         /// The job's job_id.
         job_id: String,
     },
-    /// Run read-only SQL against the archive.
+    /// One instance: its jobs in time order with durations, and the timeline of every status
+    /// change the archive saw.
     ///
-    /// Example: gaussjobs query sql "SELECT job_name, count(*) FROM jobs GROUP BY 1"
+    /// Example: gaussjobs query instance orders-db --since 2024-03-01 --until 2024-04-01
+    Instance(InstanceArgs),
+    /// Counts, failure rate and duration percentiles, grouped.
+    ///
+    /// Example: gaussjobs query stats --by job_name,month --since 90d
+    Stats(StatsArgs),
+    /// The status every job had as the archive knew it at a point in time.
+    ///
+    /// Example: gaussjobs query as-of 2024-03-01T12:00:00Z --status Running
+    AsOf(AsOfArgs),
+    /// Run read-only SQL against the archive (views job_durations and status_transitions
+    /// make common questions short; see the README's SQL cookbook).
+    ///
+    /// Example: gaussjobs query sql "SELECT * FROM job_durations WHERE instance_id = ?1"
+    /// --param 3a8e...
     Sql {
         /// One SELECT (or other read-only) statement.
         sql: String,
+
+        /// A value for a parameter, bound, never pasted into the SQL (repeatable). Plain
+        /// values fill `?` / `?1`, `?2`... in order; `name=value` fills `:name`. Values are
+        /// bound as text.
+        #[arg(long = "param", value_name = "VALUE")]
+        params: Vec<String>,
     },
+}
+
+/// Which jobs: the filters shared by jobs, stats and as-of.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FilterArgs {
+    /// Only jobs in this status (repeatable, or comma-separated): Running, Completed, Failed,
+    /// Pending, Unauthorized, Canceled. Case does not matter.
+    #[arg(long)]
+    pub status: Vec<String>,
+
+    /// Only jobs not yet final (Pending, Running, Unauthorized); adds to --status.
+    #[arg(long)]
+    pub open: bool,
+
+    /// Only jobs of this type (exact job_name; with --like, a case-insensitive substring).
+    #[arg(long)]
+    pub job_name: Option<String>,
+
+    /// Match --job-name as a case-insensitive substring.
+    #[arg(long, requires = "job_name")]
+    pub like: bool,
+
+    /// Only jobs of this instance, by instance_id or instance_name (any case).
+    #[arg(long)]
+    pub instance: Option<String>,
+
+    /// Only jobs of this project_id.
+    #[arg(long)]
+    pub project: Option<String>,
+
+    /// Created at or after this time (2024-03-01, RFC 3339, +0800 form, or an age like 7d).
+    #[arg(long)]
+    pub since: Option<String>,
+
+    /// Created before this time (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Order {
+    /// Newest create time first.
+    #[default]
+    Newest,
+    /// Oldest create time first.
+    Oldest,
+    /// Longest run (end_time - start_time) first; jobs without both times last.
+    Longest,
 }
 
 #[derive(Debug, Args)]
 pub struct JobsArgs {
-    /// Only jobs in this status (repeatable): Running, Completed, Failed, Pending,
-    /// Unauthorized, Canceled.
-    #[arg(long)]
-    pub status: Vec<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
 
-    /// Only jobs of this type (exact job_name).
-    #[arg(long)]
-    pub job_name: Option<String>,
+    /// Most rows to show; a note on stderr says when more match.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u64,
 
-    /// Only jobs of this instance, by instance_id or instance_name.
-    #[arg(long)]
-    pub instance: Option<String>,
+    /// Row order.
+    #[arg(long, value_enum, default_value_t = Order::Newest)]
+    pub order: Order,
+}
 
-    /// Created at or after this time (2024-03-01, RFC 3339, or an age like 7d).
+#[derive(Debug, Args)]
+pub struct InstanceArgs {
+    /// The instance_id, or the instance_name (any case).
+    pub instance: String,
+
+    /// Only jobs created at or after this time.
     #[arg(long)]
     pub since: Option<String>,
 
-    /// Created before this time.
+    /// Only jobs created before this time.
     #[arg(long)]
     pub until: Option<String>,
+}
 
-    /// Most rows to show.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Group by these keys (comma-separated or repeated): job_name, job_status, instance,
+    /// project, day, week, month. Days, weeks (starting Monday) and months are of create time,
+    /// UTC. Without --by, one row for all matching jobs.
+    #[arg(long, value_delimiter = ',')]
+    pub by: Vec<String>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AsOfArgs {
+    /// The point in time (2024-03-01T12:00:00Z, 2024-03-01, an age like 30d, ...).
+    pub at: String,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Most rows to show; a note on stderr says when more match.
     #[arg(long, default_value_t = 100)]
     pub limit: u64,
 }

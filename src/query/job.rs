@@ -153,7 +153,7 @@ fn write_table(detail: &JobDetail, style: TableStyle, out: &mut dyn Write) -> an
         for (name, cell) in detail.job.columns.iter().zip(row) {
             let value = match cell {
                 Cell::Json(v) => serde_json::to_string_pretty(v)?,
-                other => other.to_text(),
+                other => style.text(other),
             };
             table.add_row([name.clone(), value]);
         }

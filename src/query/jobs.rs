@@ -1,4 +1,5 @@
-//! `query jobs`: the job list, its filters turned into parameterised SQL, newest first.
+//! `query jobs`: the job list, its filters turned into parameterised SQL, newest first by
+//! default.
 
 use std::io::Write;
 
@@ -6,9 +7,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::Connection;
 
+use super::filter::{check_limit, fetch_limit, where_clause, Filter};
 use super::render::{self, Cell, Rows, TableStyle};
-use crate::api::model::JobStatus;
-use crate::cli::{Format, JobsArgs};
+use crate::cli::{Format, JobsArgs, Order};
 
 /// The columns `query jobs` prints, in order (json, ndjson, csv).
 pub const COLUMNS: [&str; 12] = [
@@ -43,113 +44,62 @@ const TABLE_COLUMNS: [&str; 9] = [
 /// What `query jobs` was asked for, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobsQuery {
-    pub statuses: Vec<JobStatus>,
-    pub job_name: Option<String>,
-    pub instance: Option<String>,
-    /// Inclusive.
-    pub since: Option<DateTime<Utc>>,
-    /// Exclusive.
-    pub until: Option<DateTime<Utc>>,
+    pub filter: Filter,
     pub limit: u64,
+    pub order: Order,
 }
 
 impl JobsQuery {
     /// Reads the flags; bad values are usage errors.
     pub fn from_args(args: &JobsArgs, now: DateTime<Utc>) -> anyhow::Result<JobsQuery> {
-        let mut statuses = Vec::new();
-        // `--status Failed,Canceled` is accepted as well as repeating the flag.
-        for given in args.status.iter().flat_map(|s| s.split(',')) {
-            let status = JobStatus::parse(given).ok_or_else(|| {
-                crate::exit::usage_with_hint(
-                    format!("unknown job status {:?}", given.trim()),
-                    format!("--status is one of {}", JobStatus::names()),
-                )
-            })?;
-            if !statuses.contains(&status) {
-                statuses.push(status);
-            }
-        }
-        let time = |flag: &str, value: &Option<String>| -> anyhow::Result<_> {
-            value
-                .as_deref()
-                .map(|s| {
-                    crate::time::parse_user_time(s, now)
-                        .map_err(|e| crate::exit::usage(format!("--{flag}: {e}")))
-                })
-                .transpose()
-        };
-        let since = time("since", &args.since)?;
-        let until = time("until", &args.until)?;
-        if let (Some(s), Some(u)) = (since, until) {
-            if s > u {
-                return Err(crate::exit::usage(format!(
-                    "--since ({}) is after --until ({})",
-                    crate::time::to_store(s),
-                    crate::time::to_store(u)
-                )));
-            }
-        }
-        if args.limit == 0 {
-            return Err(crate::exit::usage("--limit must be at least 1"));
-        }
         Ok(JobsQuery {
-            statuses,
-            job_name: args.job_name.clone(),
-            instance: args.instance.clone(),
-            since,
-            until,
-            limit: args.limit,
+            filter: Filter::from_args(&args.filter, now)?,
+            limit: check_limit(args.limit)?,
+            order: args.order,
         })
     }
 
     /// The statement and its parameters. Only placeholders are generated here; every value
     /// the user typed is bound.
-    fn to_sql(&self) -> (String, Vec<SqlValue>) {
-        let mut clauses: Vec<String> = Vec::new();
-        let mut params: Vec<SqlValue> = Vec::new();
-        if !self.statuses.is_empty() {
-            let marks = vec!["?"; self.statuses.len()].join(", ");
-            clauses.push(format!("job_status IN ({marks})"));
-            params.extend(
-                self.statuses
-                    .iter()
-                    .map(|s| SqlValue::Text(s.as_str().to_string())),
-            );
-        }
-        if let Some(name) = &self.job_name {
-            clauses.push("job_name = ?".into());
-            params.push(SqlValue::Text(name.clone()));
-        }
-        if let Some(instance) = &self.instance {
-            // IDs are exact; names are matched as the jobs_instance_name index is built
-            // (NOCASE), so both sides of the OR can use an index.
-            clauses.push("(instance_id = ? OR instance_name = ? COLLATE NOCASE)".into());
-            params.push(SqlValue::Text(instance.clone()));
-            params.push(SqlValue::Text(instance.clone()));
-        }
-        // Stored times are fixed-width UTC text, so text comparison is time order.
-        if let Some(since) = self.since {
-            clauses.push("create_time >= ?".into());
-            params.push(SqlValue::Text(crate::time::to_store(since)));
-        }
-        if let Some(until) = self.until {
-            clauses.push("create_time < ?".into());
-            params.push(SqlValue::Text(crate::time::to_store(until)));
-        }
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", clauses.join(" AND "))
+    pub fn to_sql(&self) -> (String, Vec<SqlValue>) {
+        let order = match self.order {
+            Order::Newest => "create_time DESC, job_id",
+            Order::Oldest => "create_time, job_id",
+            Order::Longest => {
+                "unixepoch(end_time) - unixepoch(start_time) DESC NULLS LAST, \
+                 create_time DESC, job_id"
+            }
         };
-        // One more than asked, to tell "exactly limit" from "more exist".
-        let fetch = i64::try_from(self.limit)
-            .unwrap_or(i64::MAX - 1)
-            .min(i64::MAX - 1)
-            + 1;
-        params.push(SqlValue::Integer(fetch));
+        let columns = COLUMNS.join(", ");
+        // Several statuses (--open) in create-time order: SQLite would read every job of
+        // those statuses and sort them. One branch per status walks the status index in
+        // order and stops at the limit; the branches are then merged.
+        if self.filter.statuses.len() > 1
+            && self.filter.instance.is_none()
+            && self.order != Order::Longest
+        {
+            let mut params = Vec::new();
+            let mut branches = Vec::new();
+            for status in &self.filter.statuses {
+                let mut one = self.filter.clone();
+                one.statuses = vec![*status];
+                let (clauses, branch_params) = one.clauses("", "job_status");
+                params.extend(branch_params);
+                params.push(fetch_limit(self.limit));
+                branches.push(format!(
+                    "SELECT * FROM (SELECT {columns} FROM jobs{} ORDER BY {order} LIMIT ?)",
+                    where_clause(&clauses)
+                ));
+            }
+            params.push(fetch_limit(self.limit));
+            let sql = format!("{} ORDER BY {order} LIMIT ?", branches.join(" UNION ALL "));
+            return (sql, params);
+        }
+        let (clauses, mut params) = self.filter.clauses("", "job_status");
+        params.push(fetch_limit(self.limit));
         let sql = format!(
-            "SELECT {} FROM jobs{filter} ORDER BY create_time DESC, job_id LIMIT ?",
-            COLUMNS.join(", ")
+            "SELECT {columns} FROM jobs{} ORDER BY {order} LIMIT ?",
+            where_clause(&clauses),
         );
         (sql, params)
     }
@@ -199,9 +149,14 @@ pub fn run(
         other => render::write_rows(&page.rows, other, style, out)?,
     }
     if page.more {
+        let which = match query.order {
+            Order::Newest => "newest",
+            Order::Oldest => "oldest",
+            Order::Longest => "longest",
+        };
         writeln!(
             err,
-            "note: showing the newest {} of more matching jobs; use --limit to see more",
+            "note: showing the {which} {} of more matching jobs; use --limit to see more",
             query.limit
         )?;
     }

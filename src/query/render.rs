@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 
+use chrono::{FixedOffset, Local};
 use comfy_table::{presets, ContentArrangement, Table};
 use rusqlite::types::ValueRef;
 use serde_json::{Map, Value};
@@ -138,18 +139,108 @@ impl Rows {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableStyle {
     pub fit_terminal: bool,
+    /// The zone times are shown in. Only tables change; the file and JSON stay UTC.
+    pub tz: DisplayTz,
+}
+
+/// `--tz`: where a person reading a table lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DisplayTz {
+    /// As stored: `2024-03-01T08:00:00Z`.
+    #[default]
+    Utc,
+    /// The machine's zone, with its offset shown.
+    Local,
+    Fixed(FixedOffset),
+}
+
+impl DisplayTz {
+    /// `utc`, `local`, `+08:00`, `+0800`, `-05:30`, `Z`; anything else is a usage error.
+    pub fn parse(s: &str) -> anyhow::Result<DisplayTz> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("utc") || t == "Z" || t == "z" {
+            return Ok(DisplayTz::Utc);
+        }
+        if t.eq_ignore_ascii_case("local") {
+            return Ok(DisplayTz::Local);
+        }
+        let fixed = (|| {
+            let sign = match t.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let digits: String = t[1..].chars().filter(|c| *c != ':').collect();
+            if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let hours: i32 = digits[..2].parse().ok()?;
+            let minutes: i32 = digits[2..].parse().ok()?;
+            if minutes >= 60 {
+                return None;
+            }
+            FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
+        })();
+        match fixed {
+            Some(offset) if offset.local_minus_utc() == 0 => Ok(DisplayTz::Utc),
+            Some(offset) => Ok(DisplayTz::Fixed(offset)),
+            None => Err(crate::exit::usage(format!(
+                "--tz {s:?} is not a time zone; use utc, local or an offset like +08:00"
+            ))),
+        }
+    }
+
+    /// A stored time (`YYYY-MM-DDTHH:MM:SSZ`) in this zone, `2024-03-01 16:00:00 +08:00`;
+    /// other text as it is.
+    pub fn show(self, text: &str) -> String {
+        if self == DisplayTz::Utc || !looks_stored(text) {
+            return text.to_string();
+        }
+        let Some(t) = crate::time::from_store(text) else {
+            return text.to_string();
+        };
+        let format = "%Y-%m-%d %H:%M:%S %:z";
+        match self {
+            DisplayTz::Utc => text.to_string(),
+            DisplayTz::Local => t.with_timezone(&Local).format(format).to_string(),
+            DisplayTz::Fixed(offset) => t.with_timezone(&offset).format(format).to_string(),
+        }
+    }
+}
+
+/// Whether text has the archive's time form exactly; only such cells are converted, so ids and
+/// names are never touched.
+fn looks_stored(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z'
 }
 
 impl TableStyle {
-    /// Fixed layout: no wrapping, no terminal detection.
+    /// Fixed layout: no wrapping, no terminal detection, UTC.
     pub const PLAIN: TableStyle = TableStyle {
         fit_terminal: false,
+        tz: DisplayTz::Utc,
     };
 
     /// Fit the terminal when stdout is one.
     pub fn for_stdout() -> TableStyle {
         TableStyle {
             fit_terminal: std::io::stdout().is_terminal(),
+            tz: DisplayTz::Utc,
+        }
+    }
+
+    /// A cell as a table shows it: times in the chosen zone.
+    pub fn text(self, cell: &Cell) -> String {
+        match cell {
+            Cell::Text(s) => self.tz.show(s),
+            other => other.to_text(),
         }
     }
 
@@ -191,7 +282,7 @@ pub fn write_table(rows: &Rows, style: TableStyle, out: &mut dyn Write) -> anyho
     let mut table = style.table();
     table.set_header(&rows.columns);
     for row in &rows.rows {
-        table.add_row(row.iter().map(Cell::to_text));
+        table.add_row(row.iter().map(|c| style.text(c)));
     }
     writeln!(out, "{table}")?;
     Ok(())

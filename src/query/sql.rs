@@ -15,7 +15,7 @@ const TABLES_HINT: &str = "the archive's tables are jobs, job_history, sync_scop
 /// More than one statement is refused rather than running only the first: a script that
 /// passes `SELECT ...; SELECT ...` would otherwise get half its answer without noticing.
 /// Trailing `;`, whitespace and comments are fine.
-pub fn fetch(conn: &Connection, sql: &str) -> anyhow::Result<Rows> {
+pub fn fetch(conn: &Connection, sql: &str, params: &[String]) -> anyhow::Result<Rows> {
     let mut batch = Batch::new(conn, sql);
     // A statement that does not prepare is the user's mistake (a typo, a missing column):
     // a usage error showing the statement.
@@ -47,6 +47,8 @@ pub fn fetch(conn: &Connection, sql: &str) -> anyhow::Result<Rows> {
         )));
     }
 
+    bind(&mut stmt, sql, params)?;
+
     let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
     let width = columns.len();
     let mut result = Rows {
@@ -56,7 +58,7 @@ pub fn fetch(conn: &Connection, sql: &str) -> anyhow::Result<Rows> {
     let failed = |e: rusqlite::Error| {
         anyhow::Error::new(e).context(format!("the statement failed: {}", sql.trim()))
     };
-    let mut rows = stmt.query([]).map_err(failed)?;
+    let mut rows = stmt.raw_query();
     while let Some(row) = rows.next().map_err(failed)? {
         let cells = (0..width)
             .map(|i| row.get_ref(i).map(Cell::from_sql))
@@ -70,10 +72,88 @@ pub fn fetch(conn: &Connection, sql: &str) -> anyhow::Result<Rows> {
 pub fn run(
     conn: &Connection,
     sql: &str,
+    params: &[String],
     format: Format,
     style: TableStyle,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let rows = fetch(conn, sql)?;
+    let rows = fetch(conn, sql, params)?;
     render::write_rows(&rows, format, style, out)
+}
+
+/// Binds `--param` values: `name=value` to `:name` (or `@name`, `$name`), the others in order to
+/// the positional parameters. Every parameter must get a value and every value a parameter,
+/// so a miscounted command line is an error rather than a silent NULL.
+fn bind(stmt: &mut rusqlite::Statement<'_>, sql: &str, params: &[String]) -> anyhow::Result<()> {
+    let count = stmt.parameter_count();
+    // `name=value` only binds by name when the statement has that name, so a positional value
+    // that happens to hold `=` (JSON, a condition) still binds in order.
+    let names: Vec<String> = (1..=count)
+        .filter_map(|i| stmt.parameter_name(i))
+        .filter(|n| !n.starts_with('?'))
+        .map(|n| n[1..].to_string())
+        .collect();
+    let mut named: Vec<(&str, &str, bool)> = Vec::new();
+    let mut positional: Vec<&str> = Vec::new();
+    for p in params {
+        match p.split_once('=') {
+            Some((name, value))
+                if names
+                    .iter()
+                    .any(|n| n == name.trim_start_matches([':', '@', '$'])) =>
+            {
+                named.push((name.trim_start_matches([':', '@', '$']), value, false))
+            }
+            _ => positional.push(p),
+        }
+    }
+    let mut next_positional = positional.iter();
+    let mut missing = Vec::new();
+    for index in 1..=count {
+        let name = stmt.parameter_name(index).map(str::to_string);
+        let value = match name.as_deref() {
+            Some(n) if !n.starts_with('?') => {
+                let bare = &n[1..];
+                named.iter_mut().find(|(k, _, _)| *k == bare).map(|entry| {
+                    entry.2 = true;
+                    entry.1
+                })
+            }
+            // `?` and `?NNN`: numbered parameters share a slot, SQLite lists each once.
+            _ => next_positional.next().copied(),
+        };
+        match value {
+            Some(v) => stmt.raw_bind_parameter(index, v).map_err(|e| {
+                anyhow::Error::new(e).context(format!("cannot bind parameter {index}"))
+            })?,
+            None => missing.push(name.unwrap_or_else(|| format!("?{index}"))),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(crate::exit::usage_with_hint(
+            format!(
+                "no --param value for {} in the statement: {}",
+                missing.join(", "),
+                sql.trim()
+            ),
+            "give one --param VALUE per ? in order, and --param name=value for each :name",
+        ));
+    }
+    let unused: Vec<String> = next_positional
+        .map(|v| format!("{v:?}"))
+        .chain(
+            named
+                .iter()
+                .filter(|(_, _, used)| !used)
+                .map(|(k, v, _)| format!("{k}={v:?}")),
+        )
+        .collect();
+    if !unused.is_empty() {
+        return Err(crate::exit::usage(format!(
+            "--param {} matches no parameter in the statement: {}",
+            unused.join(", "),
+            sql.trim()
+        )));
+    }
+    Ok(())
 }

@@ -697,3 +697,820 @@ fn sql_reads_with_ctes_and_pragmas_but_creates_no_files() {
     }
     assert!(!copy.exists() && !attached.exists());
 }
+
+/// The fixture plus a history for every job, as a real sync leaves it: version 1 when first
+/// seen, and later versions for jobs that moved on. job-a's two versions are already there.
+fn fixture_with_history() -> Fixture {
+    let f = fixture();
+    let conn = Connection::open(&f.path).unwrap();
+    conn.execute_batch(
+        r#"INSERT INTO job_history (job_id, version, observed_at, run_id, changed, project_id,
+               instance_id, instance_name, instance_status, job_name, job_status,
+               datastore_type, create_time, start_time, end_time, target_config, raw)
+           SELECT job_id, 1, datetime(create_time, '+10 minutes') || 'Z', 1, NULL, project_id,
+               instance_id, instance_name, 'normal', job_name,
+               CASE job_status WHEN 'Failed' THEN 'Running' WHEN 'Canceled' THEN 'Pending'
+                    ELSE job_status END,
+               datastore_type, create_time, start_time, NULL, target_config, '{}'
+           FROM jobs WHERE job_id <> 'job-a';
+           UPDATE job_history SET observed_at = replace(observed_at, ' ', 'T')
+           WHERE observed_at LIKE '% %';
+           INSERT INTO job_history (job_id, version, observed_at, run_id, changed, project_id,
+               instance_id, instance_name, instance_status, job_name, job_status,
+               datastore_type, create_time, start_time, end_time, target_config, raw)
+           SELECT job_id, 2, '2024-03-05T06:00:00Z', 2, '["job_status","end_time"]', project_id,
+               instance_id, instance_name, 'normal', job_name, job_status, datastore_type,
+               create_time, start_time, end_time, target_config, '{}'
+           FROM jobs WHERE job_id IN ('job-b', 'job-e');
+           UPDATE jobs SET version = 2 WHERE job_id IN ('job-b', 'job-e');"#,
+    )
+    .unwrap();
+    f
+}
+
+fn strings(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut stmt = conn.prepare(sql).unwrap();
+    let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+#[test]
+fn jobs_open_like_project_and_order() {
+    let f = fixture();
+    let conn = Connection::open(&f.path).unwrap();
+    conn.execute(
+        "UPDATE jobs SET project_id = 'p9999' WHERE job_id IN ('job-c', 'job-e')",
+        [],
+    )
+    .unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--open"],
+            "job_status IN ('Pending', 'Running', 'Unauthorized')",
+        ),
+        (
+            &["--open", "--status", "failed"],
+            "job_status IN ('Pending', 'Running', 'Unauthorized', 'Failed')",
+        ),
+        (
+            &["--job-name", "resize", "--like"],
+            "job_name = 'RESIZE_FLAVOR'",
+        ),
+        (
+            &["--job-name", "DATA", "--like"],
+            "job_name = 'UPGRADE_DATABASE'",
+        ),
+        (&["--project", "p9999"], "project_id = 'p9999'"),
+    ];
+    for (args, condition) in cases {
+        let expected = ids_where(&f.path, condition);
+        assert!(
+            !expected.is_empty() && expected.len() < JOBS.len(),
+            "case {args:?} does not discriminate"
+        );
+        let mut argv = vec!["jobs", "--format", "json"];
+        argv.extend_from_slice(args);
+        assert_eq!(ids(&json(&ok(&f.path, &argv).out)), expected, "{args:?}");
+    }
+    // Without --like the name is exact.
+    let o = ok(
+        &f.path,
+        &["jobs", "--job-name", "resize", "--format", "json"],
+    );
+    assert_eq!(json(&o.out), serde_json::json!([]));
+    // `_` and `%` are not wildcards for --like.
+    let o = ok(
+        &f.path,
+        &["jobs", "--job-name", "E_F", "--like", "--format", "json"],
+    );
+    assert_eq!(ids(&json(&o.out)), ["job-f", "job-c", "job-a"]);
+    let o = ok(
+        &f.path,
+        &["jobs", "--job-name", "%", "--like", "--format", "json"],
+    );
+    assert_eq!(json(&o.out), serde_json::json!([]));
+
+    let oldest = ids(&json(
+        &ok(&f.path, &["jobs", "--order", "oldest", "--format", "json"]).out,
+    ));
+    assert_eq!(
+        oldest,
+        strings(
+            &conn,
+            "SELECT job_id FROM jobs ORDER BY create_time, job_id"
+        )
+    );
+    let longest = ids(&json(
+        &ok(&f.path, &["jobs", "--order", "longest", "--format", "json"]).out,
+    ));
+    assert_eq!(
+        longest,
+        strings(
+            &conn,
+            "SELECT job_id FROM jobs ORDER BY (julianday(end_time) - julianday(start_time)) \
+             DESC NULLS LAST, create_time DESC, job_id"
+        )
+    );
+    assert_eq!(longest[0], "job-b");
+    let o = ok(
+        &f.path,
+        &[
+            "jobs", "--order", "oldest", "--limit", "1", "--format", "json",
+        ],
+    );
+    assert_eq!(ids(&json(&o.out)), ["job-a"]);
+    assert!(o.err.contains("showing the oldest 1"), "{}", o.err);
+}
+
+#[test]
+fn tz_changes_only_table_times() {
+    let f = fixture();
+    let o = ok(
+        &f.path,
+        &["jobs", "--tz", "+08:00", "--job-name", "REBOOT_INSTANCE"],
+    );
+    assert!(o.out.contains("2024-03-03 08:00:00 +08:00"), "{}", o.out);
+    assert!(!o.out.contains("2024-03-03T00:00:00Z"), "{}", o.out);
+    let o = ok(
+        &f.path,
+        &["jobs", "--tz=-0530", "--job-name", "REBOOT_INSTANCE"],
+    );
+    assert!(o.out.contains("2024-03-02 18:30:00 -05:30"), "{}", o.out);
+    // UTC as stored, by default and when asked.
+    for args in [&["jobs"][..], &["jobs", "--tz", "UTC"]] {
+        assert!(ok(&f.path, args).out.contains("2024-03-03T00:00:00Z"));
+    }
+    let o = ok(&f.path, &["jobs", "--tz", "local", "--format", "json"]);
+    assert_eq!(json(&o.out)[2]["create_time"], "2024-03-03T00:00:00Z");
+    let o = ok(&f.path, &["job", "job-a", "--tz", "+01:00"]);
+    assert!(o.out.contains("2024-03-01 09:00:00 +01:00"), "{}", o.out);
+    for bad in ["Mars/Olympus", "+8", "+25:00", "+08:75"] {
+        let e = failure(&f.path, &["jobs", "--tz", bad]);
+        assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE, "{bad}");
+        assert!(e.to_string().contains("--tz"), "{e}");
+    }
+}
+
+#[test]
+fn instance_json_agrees_with_independent_sql() {
+    let f = fixture_with_history();
+    let conn = Connection::open(&f.path).unwrap();
+    for given in ["inst-1", "ORDERS-DB"] {
+        let v = json(&ok(&f.path, &["instance", given, "--format", "json"]).out);
+        assert_eq!(v["instance"]["instance_id"], "inst-1");
+        assert_eq!(v["instance"]["instance_name"], "orders-db");
+        assert_eq!(v["instance"]["jobs"], 2);
+        assert_eq!(v["instance"]["failed"], 1);
+        let got: Vec<&str> = v["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["job_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            got,
+            strings(
+                &conn,
+                "SELECT job_id FROM jobs WHERE instance_id = 'inst-1' ORDER BY create_time"
+            )
+        );
+        // job-a ran 08:01 -> 08:40, having waited a minute.
+        assert_eq!(v["jobs"][0]["duration_seconds"], 39 * 60);
+        assert_eq!(v["jobs"][0]["wait_seconds"], 60);
+        let timeline: Vec<(String, i64)> = v["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["job_id"].as_str().unwrap().to_string(),
+                    t["version"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        let mut stmt = conn
+            .prepare(
+                "SELECT h.job_id, h.version FROM job_history h JOIN jobs j USING (job_id)
+                 WHERE j.instance_id = 'inst-1' ORDER BY h.observed_at, h.job_id, h.version",
+            )
+            .unwrap();
+        let want: Vec<(String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(timeline, want);
+        let b2 = &v["timeline"][3];
+        assert_eq!(
+            (
+                b2["job_id"].as_str(),
+                b2["from_status"].as_str(),
+                b2["to_status"].as_str()
+            ),
+            (Some("job-b"), Some("Running"), Some("Failed"))
+        );
+        assert_eq!(v["timeline"][0]["from_status"], Value::Null);
+    }
+    // A time range narrows the jobs and their timeline.
+    let v = json(
+        &ok(
+            &f.path,
+            &[
+                "instance",
+                "inst-1",
+                "--since",
+                "2024-03-02",
+                "--format",
+                "json",
+            ],
+        )
+        .out,
+    );
+    assert_eq!(v["jobs"].as_array().unwrap().len(), 1);
+    assert_eq!(v["timeline"].as_array().unwrap().len(), 2);
+    // CSV and NDJSON are the job rows.
+    let o = ok(&f.path, &["instance", "inst-2", "--format", "csv"]);
+    assert_eq!(o.out.lines().count(), 3);
+    assert!(o.out.starts_with("job_id,create_time,"), "{}", o.out);
+}
+
+#[test]
+fn instance_name_of_several_instances_lists_them() {
+    let f = fixture();
+    let conn = Connection::open(&f.path).unwrap();
+    conn.execute(
+        "UPDATE jobs SET instance_name = 'Orders-DB' WHERE instance_id = 'inst-3'",
+        [],
+    )
+    .unwrap();
+    let e = failure(&f.path, &["instance", "orders-db"]);
+    assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE);
+    let text = reported(&e);
+    assert!(text.contains("matches 2 instances"), "{text}");
+    assert!(text.contains("inst-1") && text.contains("inst-3"), "{text}");
+    // The id is never ambiguous.
+    ok(&f.path, &["instance", "inst-3"]);
+
+    let e = failure(&f.path, &["instance", "nowhere-db"]);
+    assert_eq!(crate::exit::code_for(&e), crate::exit::FAILED);
+    assert!(e.to_string().contains("no instance nowhere-db"), "{e}");
+}
+
+#[test]
+fn instance_table_snapshot() {
+    let f = fixture_with_history();
+    let o = ok(&f.path, &["instance", "orders-db"]);
+    insta::assert_snapshot!("instance_table", o.out);
+}
+
+/// Nearest-rank percentile of a group's durations, independently in SQL.
+fn sql_percentile(conn: &Connection, condition: &str, p: f64) -> Option<i64> {
+    let n: i64 = conn
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM jobs WHERE {condition} AND start_time IS NOT NULL
+                 AND end_time IS NOT NULL"
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    if n == 0 {
+        return None;
+    }
+    let rank = ((p * n as f64).ceil() as i64).max(1);
+    Some(
+        conn.query_row(
+            &format!(
+                "SELECT CAST(strftime('%s', end_time) AS INTEGER)
+                      - CAST(strftime('%s', start_time) AS INTEGER) AS d
+                 FROM jobs WHERE {condition} AND start_time IS NOT NULL
+                 AND end_time IS NOT NULL ORDER BY d LIMIT 1 OFFSET ?1"
+            ),
+            [rank - 1],
+            |r| r.get(0),
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn stats_json_agrees_with_independent_sql() {
+    let f = fixture();
+    let conn = Connection::open(&f.path).unwrap();
+    // More durations, so percentiles are not all the same value.
+    conn.execute_batch(
+        "UPDATE jobs SET start_time = '2024-03-05T23:00:00Z' WHERE job_id = 'job-f';
+         UPDATE jobs SET end_time = '2024-03-03T01:00:00Z', job_status = 'Failed'
+         WHERE job_id = 'job-d';",
+    )
+    .unwrap();
+    let v = json(&ok(&f.path, &["stats", "--by", "job_name", "--format", "json"]).out);
+    let rows = v.as_array().unwrap();
+    let names = strings(&conn, "SELECT DISTINCT job_name FROM jobs ORDER BY 1");
+    assert_eq!(rows.len(), names.len());
+    for (row, name) in rows.iter().zip(&names) {
+        assert_eq!(row["job_name"], Value::String(name.clone()));
+        let cond = format!("job_name = '{name}'");
+        let (count, failed): (i64, i64) = conn
+            .query_row(
+                &format!("SELECT count(*), sum(job_status = 'Failed') FROM jobs WHERE {cond}"),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(row["count"], count, "{name}");
+        assert_eq!(row["failed"], failed, "{name}");
+        let rate = row["failure_rate"].as_f64().unwrap();
+        assert!((rate - failed as f64 / count as f64).abs() < 1e-4, "{name}");
+        for (key, p) in [("p50_seconds", 0.5), ("p95_seconds", 0.95)] {
+            assert_eq!(
+                row[key].as_i64(),
+                sql_percentile(&conn, &cond, p),
+                "{name} {key}"
+            );
+        }
+    }
+    // Two keys, and a filter; keys are the object's first fields, then count.
+    let v = json(
+        &ok(
+            &f.path,
+            &[
+                "stats",
+                "--by",
+                "day,job_status",
+                "--since",
+                "2024-03-02",
+                "--format",
+                "json",
+            ],
+        )
+        .out,
+    );
+    let mut stmt = conn
+        .prepare(
+            "SELECT substr(create_time, 1, 10), job_status, count(*) FROM jobs
+             WHERE create_time >= '2024-03-02' GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        .unwrap();
+    let want: Vec<Value> = stmt
+        .query_map([], |r| {
+            Ok(serde_json::json!({
+                "day": r.get::<_, String>(0)?,
+                "job_status": r.get::<_, String>(1)?,
+                "count": r.get::<_, i64>(2)?,
+            }))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let got: Vec<Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::json!({"day": r["day"], "job_status": r["job_status"], "count": r["count"]}))
+        .collect();
+    assert_eq!(got, want);
+    let keys: Vec<&String> = v[0].as_object().unwrap().keys().collect();
+    assert_eq!(keys[..3], ["day", "job_status", "count"]);
+
+    // Weeks start on Monday; months are calendar months; no --by is one row.
+    let v = json(&ok(&f.path, &["stats", "--by", "week", "--format", "json"]).out);
+    let weeks: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["week"].as_str().unwrap())
+        .collect();
+    assert_eq!(weeks, ["2024-02-26", "2024-03-04"]);
+    assert_eq!(v[0]["count"], 4);
+    let v = json(
+        &ok(
+            &f.path,
+            &["stats", "--by", "month,instance", "--format", "json"],
+        )
+        .out,
+    );
+    assert_eq!(v[0]["month"], "2024-03");
+    assert_eq!(v[0]["instance"], "inst-1");
+    let v = json(&ok(&f.path, &["stats", "--format", "json"]).out);
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["count"], 6);
+    assert_eq!(v[0]["failed"], 2);
+    // Nothing matches: an empty array, exit 0.
+    let o = ok(
+        &f.path,
+        &["stats", "--job-name", "NONE", "--format", "json"],
+    );
+    assert_eq!(o.out, "[]\n");
+
+    let e = failure(&f.path, &["stats", "--by", "job_name,colour"]);
+    assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE);
+    let text = reported(&e);
+    assert!(
+        text.contains("\"colour\"") && text.contains("week, month"),
+        "{text}"
+    );
+}
+
+#[test]
+fn stats_table_snapshot() {
+    let f = fixture();
+    let o = ok(&f.path, &["stats", "--by", "job_name"]);
+    insta::assert_snapshot!("stats_table", o.out);
+}
+
+#[test]
+fn as_of_agrees_with_independent_sql() {
+    let f = fixture_with_history();
+    let conn = Connection::open(&f.path).unwrap();
+    let independent = |at: &str, status: Option<&str>| -> Vec<(String, String)> {
+        let mut stmt = conn
+            .prepare(
+                "WITH ranked AS (
+                   SELECT h.*, row_number() OVER (PARTITION BY job_id ORDER BY version DESC) AS rn
+                   FROM job_history h WHERE observed_at <= ?1)
+                 SELECT r.job_id, r.job_status FROM ranked r JOIN jobs j USING (job_id)
+                 WHERE rn = 1 AND (?2 IS NULL OR r.job_status = ?2)
+                 ORDER BY j.create_time DESC, j.job_id",
+            )
+            .unwrap();
+        stmt.query_map(params![at, status], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let pairs = |v: &Value| -> Vec<(String, String)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["job_id"].as_str().unwrap().to_string(),
+                    r["job_status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    for at in [
+        "2024-03-01T08:30:00Z",
+        "2024-03-02T12:00:00Z",
+        "2024-03-05T05:59:59Z",
+        "2024-03-05T06:00:00Z",
+        "2024-03-07T00:00:00Z",
+    ] {
+        let v = json(&ok(&f.path, &["as-of", at, "--format", "json"]).out);
+        assert_eq!(pairs(&v), independent(at, None), "as of {at}");
+        for status in ["Running", "Failed"] {
+            let v = json(
+                &ok(
+                    &f.path,
+                    &["as-of", at, "--status", status, "--format", "json"],
+                )
+                .out,
+            );
+            assert_eq!(
+                pairs(&v),
+                independent(at, Some(status)),
+                "as of {at} {status}"
+            );
+        }
+    }
+    // Before its final version job-b was Running; today it is Failed.
+    let v = json(&ok(&f.path, &["as-of", "2024-03-04", "--format", "json"]).out);
+    let b = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["job_id"] == "job-b")
+        .unwrap();
+    assert_eq!(b["job_status"], "Running");
+    assert_eq!(b["status_now"], "Failed");
+    assert_eq!(b["version"], 1);
+    // Nothing was known before the first sighting.
+    let o = ok(&f.path, &["as-of", "2024-01-01", "--format", "json"]);
+    assert_eq!(o.out, "[]\n");
+    // Filters and --limit.
+    let o = ok(
+        &f.path,
+        &[
+            "as-of",
+            "2024-03-07",
+            "--instance",
+            "Billing-DB",
+            "--limit",
+            "1",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(ids(&json(&o.out)), ["job-d"]);
+    assert!(o.err.contains("note: showing the newest 1"), "{}", o.err);
+    let e = failure(&f.path, &["as-of", "someday"]);
+    assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE);
+}
+
+#[test]
+fn as_of_table_snapshot() {
+    let f = fixture_with_history();
+    let o = ok(&f.path, &["as-of", "2024-03-04T00:00:00Z"]);
+    insta::assert_snapshot!("as_of_table", o.out);
+}
+
+#[test]
+fn sql_binds_params_by_position_and_name() {
+    let f = fixture();
+    let o = ok(
+        &f.path,
+        &[
+            "sql",
+            "SELECT job_id FROM jobs WHERE job_status = ? AND instance_id = ? ORDER BY 1",
+            "--param",
+            "Completed",
+            "--param",
+            "inst-3",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(ids(&json(&o.out)), ["job-f"]);
+    let o = ok(
+        &f.path,
+        &[
+            "sql",
+            "SELECT job_id FROM jobs WHERE job_name = :name AND create_time >= ? ORDER BY 1",
+            "--param",
+            "2024-03-02",
+            "--param",
+            "name=RESIZE_FLAVOR",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(ids(&json(&o.out)), ["job-c", "job-f"]);
+    // A value is data, never SQL; and one holding `=` still binds by position.
+    let o = ok(
+        &f.path,
+        &[
+            "sql",
+            "SELECT count(*) AS n FROM jobs WHERE job_id = ?",
+            "--param",
+            "x' OR '1'='1",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(json(&o.out), serde_json::json!([{"n": 0}]));
+    // Counted as integers where SQLite's affinity says so.
+    let o = ok(
+        &f.path,
+        &[
+            "sql",
+            "SELECT job_id FROM jobs WHERE version = ? ORDER BY 1 LIMIT ?",
+            "--param",
+            "2",
+            "--param",
+            "5",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(ids(&json(&o.out)), ["job-a"]);
+
+    for (statement, params, words) in [
+        ("SELECT ?1, ?2", &["a"][..], "?2"),
+        ("SELECT :who", &[][..], ":who"),
+        ("SELECT 1", &["extra"][..], "matches no parameter"),
+    ] {
+        let mut args = vec!["sql", statement];
+        for p in params {
+            args.extend(["--param", p]);
+        }
+        let e = failure(&f.path, &args);
+        assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE, "{statement}");
+        assert!(e.to_string().contains(words), "{e}");
+        assert!(e.to_string().contains(statement), "{e}");
+    }
+}
+
+#[test]
+fn views_answer_durations_and_transitions() {
+    let f = fixture_with_history();
+    let o = ok(
+        &f.path,
+        &[
+            "sql",
+            "SELECT job_id, wait_seconds, duration_seconds FROM job_durations \
+             WHERE instance_id = ? ORDER BY create_time",
+            "--param",
+            "inst-1",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        json(&o.out),
+        serde_json::json!([
+            {"job_id": "job-a", "wait_seconds": 60, "duration_seconds": 2340},
+            {"job_id": "job-b", "wait_seconds": 30, "duration_seconds": 311_369},
+        ])
+    );
+    let o = ok(
+        &f.path,
+        &[
+            "sql",
+            "SELECT job_id, from_status, to_status FROM status_transitions \
+             WHERE job_id IN ('job-a', 'job-b', 'job-c') ORDER BY job_id, version",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        json(&o.out),
+        serde_json::json!([
+            {"job_id": "job-a", "from_status": null, "to_status": "Running"},
+            {"job_id": "job-a", "from_status": "Running", "to_status": "Completed"},
+            {"job_id": "job-b", "from_status": null, "to_status": "Running"},
+            {"job_id": "job-b", "from_status": "Running", "to_status": "Failed"},
+            {"job_id": "job-c", "from_status": null, "to_status": "Running"},
+        ])
+    );
+}
+
+/// The plan of each listing's statement, as EXPLAIN QUERY PLAN details.
+fn plan(conn: &Connection, sql: &str, params: &[rusqlite::types::Value]) -> Vec<String> {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| {
+            r.get::<_, String>(3)
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+#[test]
+fn filters_use_indexes() {
+    let f = fixture_with_history();
+    let conn = crate::store::open_read_only(&f.path).unwrap();
+    let cli_query = |args: &[&str]| -> super::jobs::JobsQuery {
+        let argv = ["gaussjobs", "query", "jobs"].iter().chain(args).copied();
+        let Command::Query(q) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        let crate::cli::QueryCommand::Jobs(a) = q.command else {
+            unreachable!()
+        };
+        super::jobs::JobsQuery::from_args(&a, now()).unwrap()
+    };
+    let cases: &[(&[&str], &str)] = &[
+        (&[], "jobs_create_time"),
+        (&["--since", "2024-03-01"], "jobs_create_time"),
+        (&["--status", "Failed"], "jobs_status"),
+        (&["--open"], "jobs_status"),
+        (&["--open", "--since", "30d"], "jobs_status"),
+        (
+            &["--instance", "inst-1", "--status", "Failed"],
+            "jobs_instance_id",
+        ),
+        (
+            &["--instance", "inst-1", "--job-name", "X"],
+            "jobs_instance_id",
+        ),
+        (&["--job-name", "RESIZE_FLAVOR"], "jobs_job_name"),
+        (&["--instance", "orders-db"], "jobs_instance_name"),
+        (&["--instance", "orders-db"], "jobs_instance_id"),
+        (&["--project", "p0123"], "jobs_project"),
+        (&["--order", "oldest"], "jobs_create_time"),
+    ];
+    for (args, index) in cases {
+        let (sql, params) = cli_query(args).to_sql();
+        let details = plan(&conn, &sql, &params);
+        let text = details.join("\n");
+        assert!(
+            text.contains(index),
+            "{args:?} does not use {index}:\n{text}"
+        );
+        for line in &details {
+            assert!(
+                !line.starts_with("SCAN") || line.contains("INDEX") || line.contains("(subquery"),
+                "{args:?} scans a whole table:\n{text}"
+            );
+        }
+    }
+    // stats reads its covering index, or an instance's jobs by the instance indexes.
+    for (args, index) in [
+        (&["--by", "job_name"][..], "COVERING INDEX jobs_stats"),
+        (
+            &["--by", "month", "--status", "Failed"],
+            "COVERING INDEX jobs_stats",
+        ),
+        (
+            &["--job-name", "X", "--project", "p"],
+            "COVERING INDEX jobs_stats",
+        ),
+        (
+            &["--since", "30d"],
+            "COVERING INDEX jobs_stats (create_time>?)",
+        ),
+        (&["--instance", "inst-1", "--by", "day"], "jobs_instance_id"),
+    ] {
+        let argv = ["gaussjobs", "query", "stats"].iter().chain(args).copied();
+        let Command::Query(q) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        let crate::cli::QueryCommand::Stats(a) = q.command else {
+            unreachable!()
+        };
+        let (sql, params) = super::stats::StatsQuery::from_args(&a, now())
+            .unwrap()
+            .to_sql();
+        let text = plan(&conn, &sql, &params).join("\n");
+        assert!(
+            text.contains(index),
+            "stats {args:?} does not use {index}:\n{text}"
+        );
+        assert!(
+            !text.contains("SCAN jobs\n") && text != "SCAN jobs",
+            "{text}"
+        );
+    }
+    // as-of walks jobs by create time and finds versions by job_history's primary key.
+    let argv = [
+        "gaussjobs",
+        "query",
+        "as-of",
+        "2024-03-04",
+        "--instance",
+        "inst-1",
+    ];
+    let Command::Query(q) = Cli::try_parse_from(argv).unwrap().command else {
+        unreachable!()
+    };
+    let crate::cli::QueryCommand::AsOf(a) = q.command else {
+        unreachable!()
+    };
+    let (sql, params) = super::as_of::AsOfQuery::from_args(&a, now())
+        .unwrap()
+        .to_sql();
+    let text = plan(&conn, &sql, &params).join("\n");
+    assert!(text.contains("sqlite_autoindex_job_history_1"), "{text}");
+    assert!(text.contains("jobs_instance"), "{text}");
+    assert!(!text.contains("SCAN h"), "{text}");
+}
+
+/// The README's SQL cookbook: every ```sql block prepares and runs against an archive of
+/// this version, through `query sql`.
+#[test]
+fn readme_cookbook_sql_runs() {
+    let f = fixture_with_history();
+    let readme = include_str!("../../README.md");
+    let cookbook = &readme[readme
+        .find("## SQL cookbook")
+        .expect("the cookbook section")..];
+    let blocks: Vec<String> = cookbook
+        .split("```sql")
+        .skip(1)
+        .map(|b| {
+            b.split("```")
+                .next()
+                .unwrap()
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    assert!(blocks.len() >= 8, "{} sql blocks", blocks.len());
+    for block in &blocks {
+        ok(&f.path, &["sql", block, "--format", "json"]);
+    }
+    // The ones run through the shell with --param.
+    ok(
+        &f.path,
+        &[
+            "sql",
+            "SELECT observed_at, job_id, job_name, from_status, to_status
+             FROM status_transitions
+             WHERE (instance_id = :i OR instance_name = :i COLLATE NOCASE)
+               AND observed_at >= '2024-03-01' AND observed_at < '2024-04-01'
+             ORDER BY observed_at",
+            "--param",
+            "i=orders-db",
+        ],
+    );
+    let o = ok(
+        &f.path,
+        &[
+            "sql",
+            "SELECT version, job_status, observed_at FROM job_history
+             WHERE job_id = ? AND observed_at <= ? ORDER BY version DESC LIMIT 1",
+            "--param",
+            "job-a",
+            "--param",
+            "2024-03-01T08:30:00Z",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(json(&o.out)[0]["job_status"], "Running");
+}

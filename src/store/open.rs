@@ -20,6 +20,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_open_jobs",
         include_str!("../../migrations/0002_open_jobs.sql"),
     ),
+    (
+        "0003_views",
+        include_str!("../../migrations/0003_views.sql"),
+    ),
 ];
 
 /// The schema version this build writes and reads.

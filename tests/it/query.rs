@@ -183,3 +183,145 @@ fn query_sql_refuses_writes_and_leaves_the_file_alone() {
     assert_eq!(std::fs::read(&world.db).unwrap(), before);
     assert_eq!(world.count("SELECT count(*) FROM jobs"), 800);
 }
+
+#[test]
+fn instance_stats_and_as_of_match_independent_sql() {
+    let world = synced_world();
+    let conn = world.conn();
+
+    // The busiest instance, by id: its jobs oldest first, and every version of them.
+    let id: String = conn
+        .query_row(
+            "SELECT instance_id FROM jobs GROUP BY instance_id ORDER BY count(*) DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let answer = json_stdout(
+        world
+            .gaussjobs()
+            .args(["query", "instance", &id, "--format", "json"]),
+    );
+    let got: Vec<&str> = answer["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["job_id"].as_str().unwrap())
+        .collect();
+    let want = ids_by_sql(
+        &world,
+        "SELECT job_id FROM jobs WHERE instance_id = ?1 ORDER BY create_time, job_id",
+        &[&id],
+    );
+    assert!(want.len() > 1);
+    assert_eq!(got, want);
+    let versions: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM job_history WHERE job_id IN
+               (SELECT job_id FROM jobs WHERE instance_id = ?1)",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        answer["timeline"].as_array().unwrap().len() as i64,
+        versions
+    );
+    for job in answer["jobs"].as_array().unwrap() {
+        let want: Option<i64> = conn
+            .query_row(
+                "SELECT duration_seconds FROM job_durations WHERE job_id = ?1",
+                [job["job_id"].as_str().unwrap()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(job["duration_seconds"].as_i64(), want);
+    }
+
+    // Stats by job_status: counts and failures per group.
+    let answer = json_stdout(world.gaussjobs().args([
+        "query",
+        "stats",
+        "--by",
+        "job_status",
+        "--format",
+        "json",
+    ]));
+    let mut stmt = conn
+        .prepare(
+            "SELECT job_status, count(*), sum(job_status = 'Failed') FROM jobs
+             GROUP BY job_status ORDER BY job_status",
+        )
+        .unwrap();
+    let want: Vec<(String, i64, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let got: Vec<(String, i64, i64)> = answer
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["job_status"].as_str().unwrap().to_string(),
+                r["count"].as_i64().unwrap(),
+                r["failed"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+
+    // As of the middle of what the sync saw: the newest version seen by then, per job.
+    let at: String = conn
+        .query_row(
+            "SELECT observed_at FROM job_history ORDER BY observed_at
+             LIMIT 1 OFFSET (SELECT count(*) / 2 FROM job_history)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let answer = json_stdout(world.gaussjobs().args([
+        "query", "as-of", &at, "--limit", "100000", "--format", "json",
+    ]));
+    let got: Vec<(String, i64)> = answer
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["job_id"].as_str().unwrap().to_string(),
+                r["version"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let mut stmt = conn
+        .prepare(
+            "SELECT h.job_id, max(h.version) FROM job_history h JOIN jobs j USING (job_id)
+             WHERE h.observed_at <= ?1 GROUP BY h.job_id ORDER BY max(j.create_time) DESC, h.job_id",
+        )
+        .unwrap();
+    let want: Vec<(String, i64)> = stmt
+        .query_map([&at], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+
+    // Empty answers are exit 0 in every format.
+    for format in ["table", "json", "csv", "ndjson"] {
+        world
+            .gaussjobs()
+            .args([
+                "query",
+                "stats",
+                "--job-name",
+                "NO_SUCH",
+                "--format",
+                format,
+            ])
+            .assert()
+            .success();
+    }
+}

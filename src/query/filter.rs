@@ -1,0 +1,184 @@
+//! The job filters shared by `query jobs`, `stats` and `as-of`: flags checked into a
+//! [`Filter`], and a `Filter` turned into WHERE clauses with bound parameters.
+
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value as SqlValue;
+
+use crate::api::model::JobStatus;
+use crate::cli::FilterArgs;
+
+/// Which jobs, checked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub statuses: Vec<JobStatus>,
+    pub job_name: Option<String>,
+    /// `job_name` is a case-insensitive substring.
+    pub like: bool,
+    pub instance: Option<String>,
+    pub project: Option<String>,
+    /// Inclusive.
+    pub since: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Reads a time flag; a bad value is a usage error naming the flag.
+pub fn user_time(
+    flag: &str,
+    value: Option<&str>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    value
+        .map(|s| {
+            crate::time::parse_user_time(s, now)
+                .map_err(|e| crate::exit::usage(format!("--{flag}: {e}")))
+        })
+        .transpose()
+}
+
+/// A create-time range: inclusive start, exclusive end, either open.
+pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Reads --since/--until and refuses a range that ends before it starts.
+pub fn time_range(
+    since: Option<&str>,
+    until: Option<&str>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<TimeRange> {
+    let since = user_time("since", since, now)?;
+    let until = user_time("until", until, now)?;
+    if let (Some(s), Some(u)) = (since, until) {
+        if s > u {
+            return Err(crate::exit::usage(format!(
+                "--since ({}) is after --until ({})",
+                crate::time::to_store(s),
+                crate::time::to_store(u)
+            )));
+        }
+    }
+    Ok((since, until))
+}
+
+impl Filter {
+    /// Reads the flags; bad values are usage errors.
+    pub fn from_args(args: &FilterArgs, now: DateTime<Utc>) -> anyhow::Result<Filter> {
+        let mut statuses = Vec::new();
+        // `--status Failed,Canceled` is accepted as well as repeating the flag.
+        for given in args.status.iter().flat_map(|s| s.split(',')) {
+            let status = JobStatus::parse(given).ok_or_else(|| {
+                crate::exit::usage_with_hint(
+                    format!("unknown job status {:?}", given.trim()),
+                    format!("--status is one of {}", JobStatus::names()),
+                )
+            })?;
+            if !statuses.contains(&status) {
+                statuses.push(status);
+            }
+        }
+        if args.open {
+            for status in JobStatus::ALL.into_iter().filter(|s| s.is_open()) {
+                if !statuses.contains(&status) {
+                    statuses.push(status);
+                }
+            }
+        }
+        let (since, until) = time_range(args.since.as_deref(), args.until.as_deref(), now)?;
+        Ok(Filter {
+            statuses,
+            job_name: args.job_name.clone(),
+            like: args.like,
+            instance: args.instance.clone(),
+            project: args.project.clone(),
+            since,
+            until,
+        })
+    }
+
+    /// WHERE clauses (to be joined with AND) and their parameters. `jobs` prefixes the
+    /// columns of the jobs table (`""` or `"j."`), `status` is the column the status filter
+    /// applies to (as-of filters the historical status, not today's).
+    pub fn clauses(&self, jobs: &str, status: &str) -> (Vec<String>, Vec<SqlValue>) {
+        self.clauses_with(jobs, status, self.instance.is_some())
+    }
+
+    /// [`Filter::clauses`], with `weak` set when the status, job type and project tests must
+    /// not pick the index (`+column`): stats reads its covering index instead.
+    pub fn clauses_with(
+        &self,
+        jobs: &str,
+        status: &str,
+        weak: bool,
+    ) -> (Vec<String>, Vec<SqlValue>) {
+        let mut clauses: Vec<String> = Vec::new();
+        let mut params: Vec<SqlValue> = Vec::new();
+        let text = |s: &str| SqlValue::Text(s.to_string());
+        // An instance has a few thousand jobs at most; a status or a job type can have
+        // hundreds of thousands. Without ANALYZE statistics SQLite may walk the status index
+        // and test every row's instance, so `+` keeps it on the instance indexes.
+        let weak = if weak { "+" } else { "" };
+        if !self.statuses.is_empty() {
+            let marks = vec!["?"; self.statuses.len()].join(", ");
+            clauses.push(format!("{weak}{status} IN ({marks})"));
+            params.extend(self.statuses.iter().map(|s| text(s.as_str())));
+        }
+        if let Some(name) = &self.job_name {
+            if self.like {
+                // instr on lower() rather than LIKE: `_` and `%` in a job name are literal.
+                clauses.push(format!("instr(lower({jobs}job_name), lower(?)) > 0"));
+            } else {
+                clauses.push(format!("{weak}{jobs}job_name = ?"));
+            }
+            params.push(text(name));
+        }
+        if let Some(instance) = &self.instance {
+            // IDs are exact; names are matched as the jobs_instance_name index is built
+            // (NOCASE), so both sides of the OR can use an index.
+            clauses.push(format!(
+                "({jobs}instance_id = ? OR {jobs}instance_name = ? COLLATE NOCASE)"
+            ));
+            params.push(text(instance));
+            params.push(text(instance));
+        }
+        if let Some(project) = &self.project {
+            clauses.push(format!("{weak}{jobs}project_id = ?"));
+            params.push(text(project));
+        }
+        // Stored times are fixed-width UTC text, so text comparison is time order.
+        if let Some(since) = self.since {
+            clauses.push(format!("{jobs}create_time >= ?"));
+            params.push(SqlValue::Text(crate::time::to_store(since)));
+        }
+        if let Some(until) = self.until {
+            clauses.push(format!("{jobs}create_time < ?"));
+            params.push(SqlValue::Text(crate::time::to_store(until)));
+        }
+        (clauses, params)
+    }
+}
+
+/// `" WHERE a AND b"`, or nothing.
+pub fn where_clause(clauses: &[String]) -> String {
+    if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    }
+}
+
+/// The limit to ask SQLite for: one more than shown, to tell "exactly limit" from "more".
+pub fn fetch_limit(limit: u64) -> SqlValue {
+    SqlValue::Integer(
+        i64::try_from(limit)
+            .unwrap_or(i64::MAX - 1)
+            .min(i64::MAX - 1)
+            + 1,
+    )
+}
+
+/// Refuses `--limit 0`.
+pub fn check_limit(limit: u64) -> anyhow::Result<u64> {
+    if limit == 0 {
+        return Err(crate::exit::usage("--limit must be at least 1"));
+    }
+    Ok(limit)
+}
