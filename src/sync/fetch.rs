@@ -122,6 +122,7 @@ pub struct Fetcher {
     pub page_size: u32,
     pub filter: Filter,
     pub writer: mpsc::Sender<WriterMsg>,
+    pub progress: Arc<dyn super::Progress>,
 }
 
 enum Paged {

@@ -4,6 +4,7 @@
 
 pub mod fetch;
 pub mod plan;
+pub mod progress;
 pub mod run;
 
 use std::time::Duration as StdDuration;
@@ -16,6 +17,7 @@ use crate::api::client::RetryPolicy;
 use crate::api::model::Language;
 use crate::store::PageCounts;
 
+pub use progress::{Progress, Silent};
 pub use run::{run, run_many, RunControl, SyncFailed};
 
 /// The API filters a sync may be limited to. A filtered sync keeps its own state.

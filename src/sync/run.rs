@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use super::fetch::{Fetcher, Listing, ListingError, WriterMsg};
 use super::plan::{plan, PlanInput};
+use super::progress::{Progress, Silent};
 use super::{SyncOptions, SyncReport, DEFAULT_SINCE};
 use crate::api::{ApiError, Client, ClientConfig};
 use crate::store::{
@@ -26,13 +27,14 @@ use crate::time;
 /// Archived open jobs looked up per read of the archive, so memory stays flat however many.
 const OPEN_JOBS_CHUNK: usize = 256;
 
-/// How the run treats the lock and several projects.
-#[derive(Debug, Clone, Copy)]
+/// How the run treats the lock and several projects, and who hears of its progress.
+#[derive(Clone)]
 pub struct RunControl {
     /// Wait for another sync to finish instead of exiting 75 at once.
     pub wait_for_lock: bool,
     /// Projects synced at the same time.
     pub parallel_projects: usize,
+    pub progress: Arc<dyn Progress>,
 }
 
 impl Default for RunControl {
@@ -40,6 +42,7 @@ impl Default for RunControl {
         RunControl {
             wait_for_lock: false,
             parallel_projects: 4,
+            progress: Arc::new(Silent),
         }
     }
 }
@@ -88,12 +91,15 @@ pub async fn run_many(
     let mut tasks = tokio::task::JoinSet::new();
     for (index, options) in projects.iter().cloned().enumerate() {
         let (db, permits) = (db.to_path_buf(), Arc::clone(&permits));
+        let progress = Arc::clone(&control.progress);
         tasks.spawn(async move {
             let _permit = permits
                 .acquire_owned()
                 .await
                 .expect("semaphore is never closed");
-            (index, run_scope(&db, &options, now).await)
+            let result = run_scope(&db, &options, now, Arc::clone(&progress)).await;
+            progress.project_done(&options.project_id);
+            (index, result)
         });
     }
     let mut results: Vec<Option<anyhow::Result<SyncReport>>> =
@@ -122,6 +128,7 @@ async fn run_scope(
     db: &Path,
     options: &SyncOptions,
     now: DateTime<Utc>,
+    progress: Arc<dyn Progress>,
 ) -> anyhow::Result<SyncReport> {
     let started = Instant::now();
     let mut store = Store::open(db)?;
@@ -146,6 +153,7 @@ async fn run_scope(
         time::to_store(scope.since),
         time::to_store(until)
     );
+    progress.add_listings(&options.project_id, windows.len() as u64);
     let run_id = store.begin_run(&RunStart {
         started_at: now,
         endpoint: key.endpoint.clone(),
@@ -172,13 +180,24 @@ async fn run_scope(
     // channel, so memory stays a few pages however many jobs there are.
     let (sender, receiver) =
         mpsc::channel::<WriterMsg>(WRITER_QUEUE_PAGES.max(options.concurrency * 2));
-    let writer = spawn_writer(store, receiver, run_id, scope.scope_id, Arc::clone(&client));
+    let writer = spawn_writer(
+        store,
+        receiver,
+        WriterContext {
+            run_id,
+            scope_id: scope.scope_id,
+            client: Arc::clone(&client),
+            progress: Arc::clone(&progress),
+            project_id: options.project_id.clone(),
+        },
+    );
     let fetcher = Fetcher {
         client: Arc::clone(&client),
         project_id: options.project_id.clone(),
         page_size: options.page_size,
         filter: options.filter.clone(),
         writer: sender,
+        progress: Arc::clone(&progress),
     };
 
     let windows_planned = windows.len();
@@ -270,6 +289,9 @@ async fn refresh_open_jobs(
     run_id: i64,
 ) -> Result<RefreshOutcome, ListingError> {
     fetcher.barrier().await?;
+    fetcher
+        .progress
+        .add_listings(&options.project_id, OPEN_STATUSES.len() as u64);
     let lists = OPEN_STATUSES
         .iter()
         .map(|s| Listing::Status(s.to_string()))
@@ -300,6 +322,9 @@ async fn refresh_open_jobs(
             break;
         };
         checked += ids.len() as u64;
+        fetcher
+            .progress
+            .add_listings(&options.project_id, ids.len() as u64);
         let outcome = fetch_all(
             ids.into_iter().map(Listing::Job).collect(),
             options.concurrency,
@@ -343,7 +368,9 @@ async fn fetch_all(listings: Vec<Listing>, concurrency: usize, fetcher: &Fetcher
                 let Some(listing) = queue.lock().expect("queue lock").pop_front() else {
                     break;
                 };
-                match fetcher.fetch(&listing).await {
+                let fetched = fetcher.fetch(&listing).await;
+                fetcher.progress.listing_done(&fetcher.project_id);
+                match fetched {
                     Ok(stats) => {
                         completed.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(
@@ -407,16 +434,30 @@ struct PendingPage {
     completes: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
+/// What the writer needs besides the archive and its queue.
+struct WriterContext {
+    run_id: i64,
+    scope_id: i64,
+    client: Arc<Client>,
+    progress: Arc<dyn Progress>,
+    project_id: String,
+}
+
 /// The writer thread: whatever pages are queued when it is free go into one transaction
 /// (at most `MAX_BATCH_JOBS` jobs); a barrier or a `Gone` first commits what came before it.
 /// It stops at the first error.
 fn spawn_writer(
     mut store: Store,
     mut receiver: mpsc::Receiver<WriterMsg>,
-    run_id: i64,
-    scope_id: i64,
-    client: Arc<Client>,
+    context: WriterContext,
 ) -> std::thread::JoinHandle<WriterResult> {
+    let WriterContext {
+        run_id,
+        scope_id,
+        client,
+        progress,
+        project_id,
+    } = context;
     std::thread::spawn(move || {
         let mut counts = PageCounts::default();
         let mut batch: Vec<PendingPage> = Vec::new();
@@ -435,6 +476,8 @@ fn spawn_writer(
                     })
                     .collect();
                 counts.add(store.write_pages(run_id, scope_id, &pages, client.requests())?);
+                let jobs: usize = batch.iter().map(|p| p.jobs.len()).sum();
+                progress.jobs_archived(&project_id, jobs as u64);
                 batch.clear();
                 Ok(())
             };
