@@ -429,6 +429,39 @@ pub fn stale_open_jobs(
     rows.collect()
 }
 
+/// Per open status: archived open jobs the API has not forgotten, and how many of them run
+/// `seen_by_run` has not seen. The refresh uses it to choose between the open-status lists and
+/// asking by id.
+pub fn open_job_counts(
+    conn: &rusqlite::Connection,
+    filter: &OpenJobsFilter<'_>,
+) -> rusqlite::Result<Vec<(String, u64, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT job_status, count(*), sum(last_run_id IS NULL OR last_run_id != ?2)
+         FROM jobs
+         WHERE project_id = ?1 AND job_status IN ('Pending', 'Running', 'Unauthorized')
+           AND api_gone_at IS NULL
+           AND (?3 IS NULL OR job_name = ?3) AND (?4 IS NULL OR instance_id = ?4)
+         GROUP BY job_status",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            filter.project_id,
+            filter.seen_by_run,
+            filter.job_name,
+            filter.instance_id
+        ],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)? as u64,
+            ))
+        },
+    )?;
+    rows.collect()
+}
+
 /// Records that the API no longer returns an archived job when asked by its id.
 pub(crate) fn mark_gone(
     tx: &Transaction<'_>,

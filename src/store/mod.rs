@@ -14,7 +14,9 @@ mod state;
 
 use std::path::PathBuf;
 
-pub use jobs::{stale_open_jobs, JobRecord, OpenJobsFilter, PageCounts, OPEN_STATUSES};
+pub use jobs::{
+    open_job_counts, stale_open_jobs, JobRecord, OpenJobsFilter, PageCounts, OPEN_STATUSES,
+};
 pub use lock::SyncLock;
 pub use open::{open_read_only, Store, SCHEMA_VERSION};
 pub use runs::{PageBatch, RunFinish, RunStart};

@@ -19,8 +19,8 @@ use super::progress::{Progress, Silent};
 use super::{SyncOptions, SyncReport, DEFAULT_SINCE};
 use crate::api::{ApiError, Client, ClientConfig};
 use crate::store::{
-    open_read_only, stale_open_jobs, JobRecord, OpenJobsFilter, PageBatch, PageCounts, RunFinish,
-    RunStart, ScopeKey, Store, StoreError, SyncLock, OPEN_STATUSES,
+    open_job_counts, open_read_only, stale_open_jobs, JobRecord, OpenJobsFilter, PageBatch,
+    PageCounts, RunFinish, RunStart, ScopeKey, Store, StoreError, SyncLock,
 };
 use crate::time;
 
@@ -201,6 +201,7 @@ async fn run_scope(
     };
 
     let windows_planned = windows.len();
+    let recent_start = recent_start(&windows, until);
     let mut outcome = fetch_all(
         windows.into_iter().map(Listing::Window).collect(),
         options.concurrency,
@@ -210,12 +211,18 @@ async fn run_scope(
     let windows_completed = outcome.completed;
     let mut open_checked = 0;
     if !outcome.aborted && options.filter.status.is_none() {
-        match refresh_open_jobs(db, &fetcher, options, run_id).await {
+        match refresh_open_jobs(db, &fetcher, options, run_id, recent_start).await {
             Ok(refresh) => {
                 open_checked = refresh.checked;
                 outcome.failed.extend(refresh.failed);
             }
-            Err(e) => outcome.failed.push((Listing::Status("open".into()), e)),
+            Err(e) => outcome.failed.push((
+                Listing::Status {
+                    status: "open".into(),
+                    created_before: None,
+                },
+                e,
+            )),
         }
     }
     drop(fetcher);
@@ -274,6 +281,25 @@ async fn run_scope(
     Ok(report)
 }
 
+/// Where the newest stretch of this run's windows begins, when they reach `until`: the open
+/// jobs created since were just read with their windows, so the open lists can stop there.
+fn recent_start(windows: &[super::plan::Window], until: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let mut sorted: Vec<_> = windows.to_vec();
+    sorted.sort();
+    let last = sorted.last()?;
+    if last.end < until {
+        return None;
+    }
+    let mut start = last.start;
+    for w in sorted.iter().rev().skip(1) {
+        if w.end != start {
+            break;
+        }
+        start = w.start;
+    }
+    Some(start)
+}
+
 struct RefreshOutcome {
     checked: u64,
     failed: Vec<(Listing, ListingError)>,
@@ -287,23 +313,13 @@ async fn refresh_open_jobs(
     fetcher: &Fetcher,
     options: &SyncOptions,
     run_id: i64,
+    created_before: Option<DateTime<Utc>>,
 ) -> Result<RefreshOutcome, ListingError> {
     fetcher.barrier().await?;
-    fetcher
-        .progress
-        .add_listings(&options.project_id, OPEN_STATUSES.len() as u64);
-    let lists = OPEN_STATUSES
-        .iter()
-        .map(|s| Listing::Status(s.to_string()))
-        .collect();
-    let listed = fetch_all(lists, options.concurrency, fetcher).await;
-    let mut failed = listed.failed;
-    if !failed.is_empty() {
-        // Without every open list, "not listed" does not mean "finished": stop here.
-        return Ok(RefreshOutcome { checked: 0, failed });
-    }
-    fetcher.barrier().await?;
-
+    let read_error = |e: rusqlite::Error| {
+        tracing::error!("reading the archived open jobs failed: {e}");
+        ListingError::WriterGone
+    };
     let conn = open_read_only(db).map_err(|_| ListingError::WriterGone)?;
     let filter = OpenJobsFilter {
         project_id: &options.project_id,
@@ -311,13 +327,41 @@ async fn refresh_open_jobs(
         instance_id: options.filter.instance_id.as_deref(),
         seen_by_run: run_id,
     };
+    let counts = open_job_counts(&conn, &filter).map_err(read_error)?;
+    let stale: u64 = counts.iter().map(|(_, _, stale)| stale).sum();
+    // A list costs a page per `page_size` open jobs of its status; a lookup one request per
+    // stale job. Lists only pay when they save lookups, and only for statuses with stale jobs.
+    let lists: Vec<Listing> = counts
+        .iter()
+        .filter(|(_, _, stale)| *stale > 0)
+        .map(|(status, _, _)| Listing::Status {
+            status: status.clone(),
+            created_before,
+        })
+        .collect();
+    let list_pages: u64 = counts
+        .iter()
+        .filter(|(_, _, stale)| *stale > 0)
+        .map(|(_, open, _)| open.div_ceil(u64::from(options.page_size)))
+        .sum();
+    let mut failed = Vec::new();
+    if stale > list_pages {
+        fetcher
+            .progress
+            .add_listings(&options.project_id, lists.len() as u64);
+        let listed = fetch_all(lists, options.concurrency, fetcher).await;
+        failed = listed.failed;
+        if !failed.is_empty() {
+            // Without every open list, "not listed" does not mean "finished": stop here.
+            return Ok(RefreshOutcome { checked: 0, failed });
+        }
+        fetcher.barrier().await?;
+    }
+
     let mut checked = 0;
     let mut after = String::new();
     loop {
-        let ids = stale_open_jobs(&conn, &filter, &after, OPEN_JOBS_CHUNK).map_err(|e| {
-            tracing::error!("reading the archived open jobs failed: {e}");
-            ListingError::WriterGone
-        })?;
+        let ids = stale_open_jobs(&conn, &filter, &after, OPEN_JOBS_CHUNK).map_err(read_error)?;
         let Some(last) = ids.last().cloned() else {
             break;
         };
@@ -537,7 +581,6 @@ fn spawn_writer(
         if let Err(e) = flush(&mut store, &mut batch) {
             return (store, counts, Some(e));
         }
-        drop(flush);
         (store, counts, None)
     })
 }
