@@ -1,6 +1,8 @@
 //! Logging: `tracing` to stderr, quiet by default so cron mails only what matters; text for
 //! people, JSON lines for log shippers.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
@@ -19,6 +21,8 @@ pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| LogWriter)
+        // Colour codes only for a terminal: cron mails and journald show them as garbage.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
