@@ -10,7 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Archive the scheduled jobs of GaussDB(for MySQL) / TaurusDB into SQLite, and answer
 /// questions about them offline.
 #[derive(Debug, Parser)]
-#[command(name = "gaussjobs", version, propagate_version = true)]
+#[command(
+    name = "gaussjobs",
+    version,
+    propagate_version = true,
+    after_help = examples::TOP
+)]
 pub struct Cli {
     /// The archive file [default: gaussjobs.db; for demo, gaussjobs-demo.db].
     #[arg(long, global = true, env = "GAUSSJOBS_DB")]
@@ -23,6 +28,10 @@ pub struct Cli {
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+
+    /// Log lines as text (for people) or JSON, one object a line (for log shippers).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Command,
@@ -38,25 +47,45 @@ impl Cli {
     }
 }
 
+/// How log lines are written on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fetch new and changed jobs from the API into the archive.
     ///
     /// The first run starts at --since; later runs continue where the archive left off and
-    /// re-read the last --lookback so late jobs are caught.
-    ///
-    /// Example: GAUSSJOBS_TOKEN=... gaussjobs sync --region cn-north-4 --project-id 0123...
+    /// re-read the last --lookback so late jobs are caught. A progress bar is drawn when
+    /// stderr is a terminal (never under cron, -q or --json). Exit codes: 0 done, 1 failed
+    /// (what was fetched is kept), 2 usage error, 75 another sync holds the archive.
+    #[command(after_help = examples::SYNC)]
     Sync(Box<SyncArgs>),
     /// Answer questions from the archive, offline.
+    #[command(after_help = examples::QUERY)]
     Query(QueryArgs),
     /// Show what the archive covers, its gaps, the last successful sync and any warning.
-    ///
-    /// Example: gaussjobs status --format json   (for monitoring)
+    #[command(after_help = examples::STATUS)]
     Status(StatusArgs),
     /// Serve a fake scheduled-jobs API on loopback, for trying the tool and for tests.
+    #[command(after_help = examples::SIMULATE)]
     Simulate(SimulateArgs),
     /// Start a simulator, sync it into gaussjobs-demo.db here, and show a few answers.
+    #[command(after_help = examples::DEMO)]
     Demo(DemoArgs),
+    /// Print a shell completion script on stdout.
+    #[command(after_help = examples::COMPLETIONS)]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    #[command(after_help = examples::MAN)]
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -159,6 +188,11 @@ pub struct SyncArgs {
     /// Seconds to wait for one response before retrying.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+
+    /// Print the outcome as one JSON object on stdout (also when the run fails before it
+    /// starts), for monitoring; no progress bar. Human lines still go to stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -196,34 +230,27 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum QueryCommand {
     /// List jobs, newest first.
-    ///
-    /// Example: gaussjobs query jobs --status Failed --since 7d
+    #[command(after_help = examples::QUERY_JOBS)]
     Jobs(JobsArgs),
     /// One job and every version of it the archive has seen, with what changed.
-    ///
-    /// Example: gaussjobs query job 56d3c1138dcf4f1da73b0170700c78d0
+    #[command(after_help = examples::QUERY_JOB)]
     Job {
         /// The job's job_id.
         job_id: String,
     },
     /// One instance: its jobs in time order with durations, and the timeline of every status
     /// change the archive saw.
-    ///
-    /// Example: gaussjobs query instance orders-db --since 2024-03-01 --until 2024-04-01
+    #[command(after_help = examples::QUERY_INSTANCE)]
     Instance(InstanceArgs),
     /// Counts, failure rate and duration percentiles, grouped.
-    ///
-    /// Example: gaussjobs query stats --by job_name,month --since 90d
+    #[command(after_help = examples::QUERY_STATS)]
     Stats(StatsArgs),
     /// The status every job had as the archive knew it at a point in time.
-    ///
-    /// Example: gaussjobs query as-of 2024-03-01T12:00:00Z --status Running
+    #[command(after_help = examples::QUERY_AS_OF)]
     AsOf(AsOfArgs),
     /// Run read-only SQL against the archive (views job_durations and status_transitions
     /// make common questions short; see the README's SQL cookbook).
-    ///
-    /// Example: gaussjobs query sql "SELECT * FROM job_durations WHERE instance_id = ?1"
-    /// --param 3a8e...
+    #[command(after_help = examples::QUERY_SQL)]
     Sql {
         /// One SELECT (or other read-only) statement.
         sql: String,
@@ -380,4 +407,96 @@ pub struct DemoArgs {
     /// Jobs the demo's simulator holds.
     #[arg(long, default_value_t = 2_500)]
     pub jobs: usize,
+}
+
+/// The "Examples:" section of each command's help.
+mod examples {
+    pub const TOP: &str = "\
+Examples:
+  gaussjobs demo                                    try it against a simulated API
+  GAUSSJOBS_TOKEN=... gaussjobs sync --region cn-north-4 \\
+      --project-id 0123456789abcdef0123456789abcdef --since 30d
+  gaussjobs query jobs --status Failed --since 7d
+  gaussjobs status --format json                    for monitoring
+  gaussjobs completions bash > ~/.local/share/bash-completion/completions/gaussjobs";
+
+    pub const SYNC: &str = "\
+Examples:
+  # an IAM token in a file, every 15 minutes from cron (quiet unless it fails)
+  gaussjobs -q --db /var/lib/gaussjobs/jobs.db sync --region cn-north-4 \\
+      --project-id 0123456789abcdef0123456789abcdef --token-file /etc/gaussjobs/token
+
+  # AK/SK from the environment, backfilling 90 days
+  HUAWEICLOUD_SDK_AK=... HUAWEICLOUD_SDK_SK=... gaussjobs sync --region cn-north-4 \\
+      --project-id 0123456789abcdef0123456789abcdef --since 90d
+
+  # every account of a config file, the outcome as JSON for monitoring
+  gaussjobs sync --config /etc/gaussjobs/gaussjobs.toml --json";
+
+    pub const QUERY: &str = "\
+Examples:
+  gaussjobs query jobs --status Failed --since 7d
+  gaussjobs query instance orders-db --since 2024-03-01 --until 2024-04-01
+  gaussjobs query stats --by job_name,month --since 90d --format csv
+  gaussjobs query sql \"SELECT job_status, count(*) FROM jobs GROUP BY 1\" --format json";
+
+    pub const QUERY_JOBS: &str = "\
+Examples:
+  gaussjobs query jobs --status Failed --since 7d
+  gaussjobs query jobs --open --instance orders-db
+  gaussjobs query jobs --job-name upgrade --like --order longest --limit 10";
+
+    pub const QUERY_JOB: &str = "\
+Examples:
+  gaussjobs query job 56d3c1138dcf4f1da73b0170700c78d0
+  gaussjobs query job 56d3c1138dcf4f1da73b0170700c78d0 --format json";
+
+    pub const QUERY_INSTANCE: &str = "\
+Examples:
+  gaussjobs query instance orders-db --since 2024-03-01 --until 2024-04-01
+  gaussjobs query instance gauss-f821 --tz +08:00 --format table";
+
+    pub const QUERY_STATS: &str = "\
+Examples:
+  gaussjobs query stats --by job_name,month --since 90d
+  gaussjobs query stats --by instance --status Failed --format csv";
+
+    pub const QUERY_AS_OF: &str = "\
+Examples:
+  gaussjobs query as-of 2024-03-01T12:00:00Z --status Running
+  gaussjobs query as-of 30d --open --instance orders-db";
+
+    pub const QUERY_SQL: &str = "\
+Examples:
+  gaussjobs query sql \"SELECT * FROM job_durations WHERE instance_id = ?1\" --param 3a8e...
+  gaussjobs query sql \"SELECT * FROM status_transitions WHERE instance_name = :i\" --param i=orders-db
+  gaussjobs query sql \"SELECT job_name, count(*) FROM jobs GROUP BY 1\" --format csv";
+
+    pub const STATUS: &str = "\
+Examples:
+  gaussjobs status
+  gaussjobs --db /var/lib/gaussjobs/jobs.db status --format json   # for monitoring";
+
+    pub const SIMULATE: &str = "\
+Examples:
+  gaussjobs simulate --port 8080 --jobs 2500 --days 60 --seed 1 &
+  GAUSSJOBS_TOKEN=demo-token gaussjobs sync --endpoint http://127.0.0.1:8080 \\
+      --project-id 0a1b2c3d4e5f60718293a4b5c6d7e8f9 --since 60d";
+
+    pub const DEMO: &str = "\
+Examples:
+  gaussjobs demo
+  gaussjobs demo --jobs 10000
+  gaussjobs --db gaussjobs-demo.db query jobs --status Failed --since 7d";
+
+    pub const COMPLETIONS: &str = "\
+Examples:
+  gaussjobs completions bash > ~/.local/share/bash-completion/completions/gaussjobs
+  gaussjobs completions zsh > ~/.zfunc/_gaussjobs
+  gaussjobs completions fish > ~/.config/fish/completions/gaussjobs.fish";
+
+    pub const MAN: &str = "\
+Examples:
+  gaussjobs man > /usr/local/share/man/man1/gaussjobs.1
+  gaussjobs man | man -l -";
 }

@@ -113,6 +113,45 @@ pub fn report(err: &anyhow::Error, stderr: &mut dyn Write) {
     }
 }
 
+/// The error's message with its causes, as `report` prints it after `error: `.
+pub fn message(err: &anyhow::Error) -> String {
+    let mut message = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
+/// The API's error code (`APIGW.0301`, `DBS.280001`, ...) of the first API error in the
+/// chain, when the API sent one.
+pub fn api_code(err: &anyhow::Error) -> Option<String> {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<crate::api::ApiError>())
+        .find_map(|api| api.code().map(str::to_string))
+}
+
+/// The outcome's name in `sync --json` for an exit code.
+pub fn outcome_name(code: u8) -> &'static str {
+    match code {
+        OK => "ok",
+        USAGE => "usage",
+        LOCKED => "locked",
+        _ => "failed",
+    }
+}
+
+/// The error as `sync --json` gives it: `{"code": API code or null, "message": ...}`.
+pub fn to_json(err: &anyhow::Error) -> serde_json::Value {
+    serde_json::json!({
+        "code": api_code(err),
+        "message": message(err),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +180,24 @@ mod tests {
             code_for(&anyhow::Error::from(locked).context("sync")),
             LOCKED
         );
+    }
+
+    #[test]
+    fn json_errors_carry_the_apis_code() {
+        let api = crate::api::ApiError::Http {
+            status: 401,
+            code: Some("APIGW.0301".into()),
+            message: Some("Incorrect IAM authentication information".into()),
+            retry_after: None,
+        };
+        let err = anyhow::Error::from(api).context("project p");
+        let json = to_json(&err);
+        assert_eq!(json["code"], "APIGW.0301");
+        assert!(json["message"].as_str().unwrap().starts_with("project p: "));
+        assert_eq!(to_json(&usage("bad"))["code"], serde_json::Value::Null);
+        assert_eq!(outcome_name(LOCKED), "locked");
+        assert_eq!(outcome_name(USAGE), "usage");
+        assert_eq!(outcome_name(FAILED), "failed");
+        assert_eq!(outcome_name(OK), "ok");
     }
 }

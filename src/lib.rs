@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod exit;
 pub mod logging;
+pub mod progress;
 pub mod query;
 pub mod simulate;
 pub mod status;

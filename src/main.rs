@@ -2,13 +2,14 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use gaussjobs::cli::Cli;
 use gaussjobs::{app, exit, logging};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    logging::init(cli.verbose, cli.quiet);
+    let cli = match app::parse() {
+        Ok(cli) => cli,
+        Err(code) => return ExitCode::from(code),
+    };
+    logging::init(cli.verbose, cli.quiet, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

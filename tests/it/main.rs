@@ -7,3 +7,4 @@ mod query;
 mod safety;
 mod support;
 mod sync;
+mod ux;
