@@ -201,7 +201,10 @@ fn second_sync_archives_new_and_changed_jobs_and_keeps_purged_ones() {
     for req in &world.sim.requests()[first_requests..] {
         if let Some(start) = req.param("start_time") {
             let start = chrono::DateTime::parse_from_str(start, "%Y-%m-%dT%H:%M:%S%z").unwrap();
-            assert!(start >= lookback_start, "the second run re-read from {start}");
+            assert!(
+                start >= lookback_start,
+                "the second run re-read from {start}"
+            );
         }
     }
     assert_eq!(
