@@ -82,15 +82,7 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 /// Prints `error: <message>: <cause>...` and any hint found in the chain.
 pub fn report(err: &anyhow::Error, stderr: &mut dyn Write) {
-    let mut message = err.to_string();
-    for cause in err.chain().skip(1) {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-    }
-    let _ = writeln!(stderr, "error: {message}");
+    let _ = writeln!(stderr, "error: {}", message(err));
     for cause in err.chain() {
         let hint = cause
             .downcast_ref::<UsageError>()

@@ -229,7 +229,7 @@ pub(crate) fn upsert_jobs(
             .optional()?;
         match archived {
             None => {
-                insert_job(tx, job, run_id, &seen_at)?;
+                write_job(tx, job, 1, run_id, &seen_at)?;
                 insert_history(tx, job, 1, run_id, &seen_at, None)?;
                 counts.new += 1;
             }
@@ -254,7 +254,7 @@ pub(crate) fn upsert_jobs(
                     .map(|(name, _)| *name)
                     .collect();
                 let version = old.version + 1;
-                update_job(tx, job, version, run_id, &seen_at)?;
+                write_job(tx, job, version, run_id, &seen_at)?;
                 let changed = serde_json::to_string(&changed).expect("names serialise");
                 insert_history(tx, job, version, run_id, &seen_at, Some(&changed))?;
                 counts.changed += 1;
@@ -264,40 +264,9 @@ pub(crate) fn upsert_jobs(
     Ok(counts)
 }
 
-fn insert_job(
-    tx: &Transaction<'_>,
-    job: &JobRecord,
-    run_id: i64,
-    seen_at: &str,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
-            job_name, job_status, datastore_type, create_time, start_time, end_time,
-            target_config, raw, content_hash, version, first_seen_at, last_seen_at, last_run_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15, ?15, ?16)",
-    )?
-    .execute(params![
-        job.job_id,
-        job.project_id,
-        job.instance_id,
-        job.instance_name,
-        job.instance_status,
-        job.job_name,
-        job.job_status,
-        job.datastore_type,
-        job.create_time,
-        job.start_time,
-        job.end_time,
-        job.target_config,
-        job.raw,
-        job.content_hash,
-        seen_at,
-        run_id,
-    ])?;
-    Ok(())
-}
-
-fn update_job(
+/// Writes a job's newest version: inserted when new, every column replaced otherwise (but
+/// `first_seen_at`, which stays from the first sighting).
+fn write_job(
     tx: &Transaction<'_>,
     job: &JobRecord,
     version: i64,
@@ -305,11 +274,19 @@ fn update_job(
     seen_at: &str,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "UPDATE jobs SET project_id = ?2, instance_id = ?3, instance_name = ?4,
-            instance_status = ?5, job_name = ?6, job_status = ?7, datastore_type = ?8,
-            create_time = ?9, start_time = ?10, end_time = ?11, target_config = ?12, raw = ?13,
-            content_hash = ?14, version = ?15, last_seen_at = ?16, last_run_id = ?17
-         WHERE job_id = ?1",
+        "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
+            job_name, job_status, datastore_type, create_time, start_time, end_time,
+            target_config, raw, content_hash, version, first_seen_at, last_seen_at, last_run_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17)
+         ON CONFLICT (job_id) DO UPDATE SET project_id = excluded.project_id,
+            instance_id = excluded.instance_id, instance_name = excluded.instance_name,
+            instance_status = excluded.instance_status, job_name = excluded.job_name,
+            job_status = excluded.job_status, datastore_type = excluded.datastore_type,
+            create_time = excluded.create_time, start_time = excluded.start_time,
+            end_time = excluded.end_time, target_config = excluded.target_config,
+            raw = excluded.raw, content_hash = excluded.content_hash,
+            version = excluded.version, last_seen_at = excluded.last_seen_at,
+            last_run_id = excluded.last_run_id",
     )?
     .execute(params![
         job.job_id,
@@ -388,6 +365,12 @@ mod tests {
 /// The statuses of jobs that may still change.
 pub const OPEN_STATUSES: [&str; 3] = ["Pending", "Running", "Unauthorized"];
 
+/// The archived open jobs of a scope that the API still knows: `?1` project, `?3` job name
+/// and `?4` instance (each ignored when NULL).
+const OPEN_JOBS_WHERE: &str = "project_id = ?1
+    AND job_status IN ('Pending', 'Running', 'Unauthorized') AND api_gone_at IS NULL
+    AND (?3 IS NULL OR job_name = ?3) AND (?4 IS NULL OR instance_id = ?4)";
+
 /// Which archived open jobs a refresh looks at.
 #[derive(Debug, Clone, Default)]
 pub struct OpenJobsFilter<'a> {
@@ -406,15 +389,11 @@ pub fn stale_open_jobs(
     after: &str,
     limit: usize,
 ) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT job_id FROM jobs
-         WHERE project_id = ?1 AND job_status IN ('Pending', 'Running', 'Unauthorized')
-           AND api_gone_at IS NULL
-           AND (last_run_id IS NULL OR last_run_id != ?2)
-           AND (?3 IS NULL OR job_name = ?3) AND (?4 IS NULL OR instance_id = ?4)
-           AND job_id > ?5
-         ORDER BY job_id LIMIT ?6",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT job_id FROM jobs WHERE {OPEN_JOBS_WHERE}
+               AND (last_run_id IS NULL OR last_run_id != ?2) AND job_id > ?5
+             ORDER BY job_id LIMIT ?6"
+    ))?;
     let rows = stmt.query_map(
         params![
             filter.project_id,
@@ -436,14 +415,10 @@ pub fn open_job_counts(
     conn: &rusqlite::Connection,
     filter: &OpenJobsFilter<'_>,
 ) -> rusqlite::Result<Vec<(String, u64, u64)>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT job_status, count(*), sum(last_run_id IS NULL OR last_run_id != ?2)
-         FROM jobs
-         WHERE project_id = ?1 AND job_status IN ('Pending', 'Running', 'Unauthorized')
-           AND api_gone_at IS NULL
-           AND (?3 IS NULL OR job_name = ?3) AND (?4 IS NULL OR instance_id = ?4)
-         GROUP BY job_status",
-    )?;
+             FROM jobs WHERE {OPEN_JOBS_WHERE} GROUP BY job_status"
+    ))?;
     let rows = stmt.query_map(
         params![
             filter.project_id,

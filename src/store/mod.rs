@@ -74,3 +74,13 @@ impl StoreError {
 }
 
 pub(crate) type Result<T> = std::result::Result<T, StoreError>;
+
+/// Turns an SQLite error into a `StoreError` naming the archive at `path`.
+pub(crate) fn sqlite_error(
+    path: &std::path::Path,
+) -> impl Fn(rusqlite::Error) -> StoreError + Copy + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-use super::{Result, StoreError};
+use super::{sqlite_error, Result, StoreError};
 
 /// `PRAGMA application_id` of a gaussjobs archive ("GJOB"), so other SQLite files are refused.
 const APPLICATION_ID: i64 = 0x474a_4f42;
@@ -47,10 +47,7 @@ impl Store {
     /// not SQLite, or SQLite that is not a gaussjobs archive, is refused and left as it was.
     pub fn open(path: &Path) -> Result<Store> {
         check_header(path)?;
-        let sqlite = |source| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
+        let sqlite = sqlite_error(path);
         let mut conn = Connection::open(path).map_err(sqlite)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
         check_identity(&conn, path)?;
@@ -96,10 +93,7 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
         });
     }
     check_header(path)?;
-    let sqlite = |source| StoreError::Sqlite {
-        path: path.to_path_buf(),
-        source,
-    };
+    let sqlite = sqlite_error(path);
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -166,10 +160,7 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 
 /// Refuses an SQLite file that holds someone else's tables.
 fn check_identity(conn: &Connection, path: &Path) -> Result<()> {
-    let sqlite = |source| StoreError::Sqlite {
-        path: path.to_path_buf(),
-        source,
-    };
+    let sqlite = sqlite_error(path);
     let app_id: i64 = conn
         .pragma_query_value(None, "application_id", |r| r.get(0))
         .map_err(sqlite)?;

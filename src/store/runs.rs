@@ -6,7 +6,7 @@ use rusqlite::{params, TransactionBehavior};
 
 use super::jobs::{mark_gone, upsert_jobs, JobRecord, PageCounts};
 use super::state::add_coverage;
-use super::{lock::hostname, Result, Store, StoreError};
+use super::{lock::hostname, sqlite_error, Result, Store};
 use crate::time;
 
 /// What a run records when it starts.
@@ -41,13 +41,6 @@ pub struct RunFinish {
 }
 
 impl Store {
-    fn sqlite(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
-    }
-
     /// Writes the run's row (outcome `running`) and returns its id.
     pub fn begin_run(&mut self, run: &RunStart) -> Result<i64> {
         self.conn
@@ -69,7 +62,7 @@ impl Store {
                     env!("CARGO_PKG_VERSION"),
                 ],
             )
-            .map_err(self.sqlite())?;
+            .map_err(sqlite_error(&self.path))?;
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -108,10 +101,7 @@ impl Store {
         requests: u64,
     ) -> Result<PageCounts> {
         let path = self.path.clone();
-        let sqlite = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sqlite = sqlite_error(&path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -148,10 +138,7 @@ impl Store {
     /// Records that the API no longer knows these jobs (asked by id, it returned nothing).
     pub fn mark_gone(&mut self, job_ids: &[String], at: DateTime<Utc>) -> Result<()> {
         let path = self.path.clone();
-        let sqlite = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sqlite = sqlite_error(&path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -172,7 +159,7 @@ impl Store {
                  WHERE outcome = 'running'",
                 [],
             )
-            .map_err(self.sqlite())
+            .map_err(sqlite_error(&self.path))
     }
 
     /// Records how the run ended.
@@ -189,7 +176,7 @@ impl Store {
                     finish.requests as i64,
                 ],
             )
-            .map_err(self.sqlite())?;
+            .map_err(sqlite_error(&self.path))?;
         Ok(())
     }
 }

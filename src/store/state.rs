@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{Result, Store, StoreError};
+use super::{sqlite_error, Result, Store};
 use crate::time;
 
 /// What one sync keeps track of.
@@ -48,10 +48,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Scope> {
         let path = self.path.clone();
-        let sqlite = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sqlite = sqlite_error(&path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -112,14 +109,8 @@ impl Store {
         let tx = self
             .conn
             .unchecked_transaction()
-            .map_err(|source| StoreError::Sqlite {
-                path: self.path.clone(),
-                source,
-            })?;
-        read_coverage(&tx, scope_id).map_err(|source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        })
+            .map_err(sqlite_error(&self.path))?;
+        read_coverage(&tx, scope_id).map_err(sqlite_error(&self.path))
     }
 }
 
