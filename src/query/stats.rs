@@ -4,8 +4,6 @@
 //! one pass over the matching rows in Rust does counts and collects durations, then each
 //! group's durations are sorted once.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
@@ -167,43 +165,9 @@ const FIGURES: [&str; 6] = [
     "p95_seconds",
 ];
 
-/// FxHash (rustc's): a multiply and a rotate per word. The keys are the archive's own short
-/// strings and ids, so SipHash's protection against chosen keys buys nothing here and costs
-/// a third of a stats query.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-        }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// FxHash (rustc's) rather than SipHash: the keys are the archive's own short strings and
+/// ids, so protection against chosen keys buys nothing and SipHash costs a third of a query.
+type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 #[derive(Default)]
 struct Group {
