@@ -33,6 +33,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// beside a sync, and WAL lets them; this only covers two writers meeting.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The page size of a new archive, in bytes.
+const PAGE_SIZE: i64 = 16 * 1024;
+
 /// SQLite's page cache for a writer, in KiB (negative `cache_size` means KiB).
 const CACHE_KIB: i64 = -24 * 1024;
 
@@ -51,6 +54,11 @@ impl Store {
         let mut conn = Connection::open(path).map_err(sqlite)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
         check_identity(&conn, path)?;
+        // Only takes effect on a new, empty file. Rows hold the job's JSON twice (newest and
+        // first version): 16 KiB pages cut the pages a batch dirties and the file's size;
+        // measured about a third faster to write than SQLite's default 4 KiB.
+        conn.pragma_update(None, "page_size", PAGE_SIZE)
+            .map_err(sqlite)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(sqlite)?;
         // NORMAL is durable at every checkpoint and never corrupts in WAL mode; a power cut
@@ -215,6 +223,11 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+        let page_size: i64 = store
+            .conn
+            .pragma_query_value(None, "page_size", |r| r.get(0))
+            .unwrap();
+        assert_eq!(page_size, PAGE_SIZE);
         drop(store);
         Store::open(&path).unwrap();
         open_read_only(&path).unwrap();
