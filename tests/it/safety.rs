@@ -46,6 +46,16 @@ fn integrity_ok(world: &World) {
     assert_eq!(result, "ok");
 }
 
+/// `gaussjobs status --format json`, parsed.
+fn status_json(world: &World) -> Value {
+    let out = world
+        .gaussjobs()
+        .args(["status", "--format", "json"])
+        .assert()
+        .success();
+    serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
 fn create_time(job: &Value) -> DateTime<Utc> {
     DateTime::parse_from_str(job["create_time"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S%z")
         .unwrap()
@@ -170,16 +180,7 @@ fn a_window_that_keeps_failing_leaves_a_gap_the_next_run_fills_exactly() {
         .iter()
         .all(|j| archived.contains(j["job_id"].as_str().unwrap())));
     assert!(archived.len() < 2_500);
-    let status: Value = serde_json::from_slice(
-        &world
-            .gaussjobs()
-            .args(["status", "--format", "json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-    )
-    .unwrap();
+    let status = status_json(&world);
     let gaps = status[0]["gaps"].as_array().unwrap();
     assert_eq!(gaps.len(), 1, "{status}");
     assert_eq!(
@@ -207,16 +208,7 @@ fn a_window_that_keeps_failing_leaves_a_gap_the_next_run_fills_exactly() {
             );
         }
     }
-    let status: Value = serde_json::from_slice(
-        &world
-            .gaussjobs()
-            .args(["status", "--format", "json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-    )
-    .unwrap();
+    let status = status_json(&world);
     assert_eq!(status[0]["gaps"].as_array().unwrap().len(), 0, "{status}");
     assert_eq!(status[0]["last_run_outcome"], "ok");
 }
@@ -469,16 +461,7 @@ fn kill_9_at_any_moment_leaves_an_intact_archive_that_the_next_run_completes() {
         0
     );
     assert!(world.count("SELECT count(*) FROM sync_runs WHERE outcome = 'interrupted'") >= 1);
-    let status: Value = serde_json::from_slice(
-        &world
-            .gaussjobs()
-            .args(["status", "--format", "json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-    )
-    .unwrap();
+    let status = status_json(&world);
     assert_eq!(status[0]["gaps"].as_array().unwrap().len(), 0, "{status}");
 }
 
@@ -511,16 +494,7 @@ fn status_warns_when_the_last_success_is_older_than_the_apis_memory() {
         table.contains("warning: the last successful sync is 40d"),
         "{table}"
     );
-    let json: Value = serde_json::from_slice(
-        &world
-            .gaussjobs()
-            .args(["status", "--format", "json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-    )
-    .unwrap();
+    let json = status_json(&world);
     assert!(json[0]["last_success_age_seconds"].as_i64().unwrap() >= 40 * 86_400);
     assert_eq!(json[0]["jobs"], 50);
     assert!(json[0]["open_jobs"].as_i64().is_some());
