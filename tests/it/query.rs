@@ -22,6 +22,16 @@ fn json_stdout(cmd: &mut assert_cmd::Command) -> Value {
     serde_json::from_slice(&out.get_output().stdout).unwrap()
 }
 
+/// The job_id of each object of a JSON array answer, in order.
+fn job_ids(answer: &Value) -> Vec<&str> {
+    answer
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["job_id"].as_str().unwrap())
+        .collect()
+}
+
 fn ids_by_sql(world: &World, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Vec<String> {
     let conn = world.conn();
     let mut stmt = conn.prepare(sql).unwrap();
@@ -43,12 +53,7 @@ fn query_answers_match_independent_sql() {
         "query", "jobs", "--status", "failed", "--since", &since, "--limit", "1000", "--format",
         "json",
     ]));
-    let got: Vec<&str> = answer
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| j["job_id"].as_str().unwrap())
-        .collect();
+    let got = job_ids(&answer);
     let want = ids_by_sql(
         &world,
         "SELECT job_id FROM jobs WHERE job_status = 'Failed' AND create_time >= ?1
@@ -81,12 +86,7 @@ fn query_answers_match_independent_sql() {
         "--format",
         "json",
     ]));
-    let got: Vec<&str> = answer
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| j["job_id"].as_str().unwrap())
-        .collect();
+    let got = job_ids(&answer);
     let want = ids_by_sql(
         &world,
         "SELECT job_id FROM jobs WHERE (instance_id = ?1 OR instance_name = ?1 COLLATE NOCASE)
