@@ -256,9 +256,10 @@ fn bench_store(jobs: usize) {
             windows_planned: 0,
         })
         .unwrap();
-    // Pages of 100 committed 20 at a time, as the sync's writer batches them under load.
+    // Pages of 100, committed every TRANSACTION_JOBS jobs as the sync's writer does when
+    // pages arrive faster than its commit interval.
     let started = Instant::now();
-    for batch in records.chunks(2_000) {
+    for batch in records.chunks(gaussjobs::store::TRANSACTION_JOBS) {
         let pages: Vec<gaussjobs::store::PageBatch<'_>> = batch
             .chunks(100)
             .map(|jobs| gaussjobs::store::PageBatch {

@@ -213,6 +213,13 @@ pub(crate) fn upsert_jobs(
     );
     let mut select = tx.prepare_cached(&select_sql)?;
     for job in jobs {
+        // Most jobs a sync sees are new: trying the insert first finds that out in the same
+        // index lookup that writes the job, and only a job already archived is read back.
+        if insert_new_job(tx, job, run_id, &seen_at)? {
+            insert_history(tx, job, 1, run_id, &seen_at, None)?;
+            counts.new += 1;
+            continue;
+        }
         let archived = select
             .query_row([&job.job_id], |r| {
                 let mut columns = Vec::with_capacity(VERSIONED_COLUMNS.len());
@@ -228,11 +235,9 @@ pub(crate) fn upsert_jobs(
             })
             .optional()?;
         match archived {
-            None => {
-                write_job(tx, job, 1, run_id, &seen_at)?;
-                insert_history(tx, job, 1, run_id, &seen_at, None)?;
-                counts.new += 1;
-            }
+            // The insert found the job_id taken, so the row exists; not finding it means the
+            // archive changed under the transaction, which SQLite's locking rules out.
+            None => return Err(rusqlite::Error::QueryReturnedNoRows),
             Some(old) if old.content_hash == job.content_hash => {
                 // Same content: remember the sighting and the newest text, no new version.
                 tx.prepare_cached(
@@ -254,7 +259,7 @@ pub(crate) fn upsert_jobs(
                     .map(|(name, _)| *name)
                     .collect();
                 let version = old.version + 1;
-                write_job(tx, job, version, run_id, &seen_at)?;
+                update_job(tx, job, version, run_id, &seen_at)?;
                 let changed = serde_json::to_string(&changed).expect("names serialise");
                 insert_history(tx, job, version, run_id, &seen_at, Some(&changed))?;
                 counts.changed += 1;
@@ -264,9 +269,53 @@ pub(crate) fn upsert_jobs(
     Ok(counts)
 }
 
-/// Writes a job's newest version: inserted when new, every column replaced otherwise (but
-/// `first_seen_at`, which stays from the first sighting).
-fn write_job(
+/// The columns of a job's newest version, in the order `insert_new_job` and `update_job` bind
+/// them from `?2`.
+macro_rules! job_params {
+    ($job:expr, $($rest:expr),*) => {
+        params![
+            $job.job_id,
+            $job.project_id,
+            $job.instance_id,
+            $job.instance_name,
+            $job.instance_status,
+            $job.job_name,
+            $job.job_status,
+            $job.datastore_type,
+            $job.create_time,
+            $job.start_time,
+            $job.end_time,
+            $job.target_config,
+            $job.raw,
+            $job.content_hash,
+            $($rest),*
+        ]
+    };
+}
+
+/// Inserts a job the archive does not hold yet as version 1. Returns false, writing nothing,
+/// when its job_id is already archived.
+fn insert_new_job(
+    tx: &Transaction<'_>,
+    job: &JobRecord,
+    run_id: i64,
+    seen_at: &str,
+) -> rusqlite::Result<bool> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
+                job_name, job_status, datastore_type, create_time, start_time, end_time,
+                target_config, raw, content_hash, version, first_seen_at, last_seen_at,
+                last_run_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15, ?15, ?16)
+             ON CONFLICT (job_id) DO NOTHING",
+        )?
+        .execute(job_params!(job, seen_at, run_id))?;
+    Ok(inserted == 1)
+}
+
+/// Replaces an archived job's columns with its newest version (`first_seen_at` stays).
+fn update_job(
     tx: &Transaction<'_>,
     job: &JobRecord,
     version: i64,
@@ -274,39 +323,13 @@ fn write_job(
     seen_at: &str,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
-            job_name, job_status, datastore_type, create_time, start_time, end_time,
-            target_config, raw, content_hash, version, first_seen_at, last_seen_at, last_run_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17)
-         ON CONFLICT (job_id) DO UPDATE SET project_id = excluded.project_id,
-            instance_id = excluded.instance_id, instance_name = excluded.instance_name,
-            instance_status = excluded.instance_status, job_name = excluded.job_name,
-            job_status = excluded.job_status, datastore_type = excluded.datastore_type,
-            create_time = excluded.create_time, start_time = excluded.start_time,
-            end_time = excluded.end_time, target_config = excluded.target_config,
-            raw = excluded.raw, content_hash = excluded.content_hash,
-            version = excluded.version, last_seen_at = excluded.last_seen_at,
-            last_run_id = excluded.last_run_id",
+        "UPDATE jobs SET project_id = ?2, instance_id = ?3, instance_name = ?4,
+            instance_status = ?5, job_name = ?6, job_status = ?7, datastore_type = ?8,
+            create_time = ?9, start_time = ?10, end_time = ?11, target_config = ?12, raw = ?13,
+            content_hash = ?14, version = ?15, last_seen_at = ?16, last_run_id = ?17
+         WHERE job_id = ?1",
     )?
-    .execute(params![
-        job.job_id,
-        job.project_id,
-        job.instance_id,
-        job.instance_name,
-        job.instance_status,
-        job.job_name,
-        job.job_status,
-        job.datastore_type,
-        job.create_time,
-        job.start_time,
-        job.end_time,
-        job.target_config,
-        job.raw,
-        job.content_hash,
-        version,
-        seen_at,
-        run_id,
-    ])?;
+    .execute(job_params!(job, version, seen_at, run_id))?;
     Ok(())
 }
 
@@ -366,8 +389,10 @@ mod tests {
 pub const OPEN_STATUSES: [&str; 3] = ["Pending", "Running", "Unauthorized"];
 
 /// The archived open jobs of a scope that the API still knows: `?1` project, `?3` job name
-/// and `?4` instance (each ignored when NULL).
-const OPEN_JOBS_WHERE: &str = "project_id = ?1
+/// and `?4` instance (each ignored when NULL). Read through `jobs_status`, which holds the
+/// few open jobs together; the `+` keeps SQLite from walking every job of the project through
+/// `jobs_project` instead.
+const OPEN_JOBS_WHERE: &str = "+project_id = ?1
     AND job_status IN ('Pending', 'Running', 'Unauthorized') AND api_gone_at IS NULL
     AND (?3 IS NULL OR job_name = ?3) AND (?4 IS NULL OR instance_id = ?4)";
 

@@ -19,7 +19,7 @@ pub use jobs::{
 };
 pub use lock::SyncLock;
 pub use open::{open_read_only, Store, SCHEMA_VERSION};
-pub use runs::{PageBatch, RunFinish, RunStart};
+pub use runs::{PageBatch, PageWriter, RunFinish, RunStart, TRANSACTION_JOBS};
 pub use state::{Coverage, Scope, ScopeKey};
 
 /// The failures callers act on.

@@ -24,6 +24,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_views",
         include_str!("../../migrations/0003_views.sql"),
     ),
+    (
+        "0004_lean_writes",
+        include_str!("../../migrations/0004_lean_writes.sql"),
+    ),
 ];
 
 /// The schema version this build writes and reads.

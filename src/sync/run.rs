@@ -19,8 +19,8 @@ use super::progress::{Progress, Silent};
 use super::{SyncOptions, SyncReport, DEFAULT_SINCE};
 use crate::api::{ApiError, Client, ClientConfig};
 use crate::store::{
-    open_job_counts, open_read_only, stale_open_jobs, JobRecord, OpenJobsFilter, PageBatch,
-    PageCounts, RunFinish, RunStart, ScopeKey, Store, StoreError, SyncLock,
+    open_job_counts, open_read_only, stale_open_jobs, OpenJobsFilter, PageBatch, PageCounts,
+    PageWriter, RunFinish, RunStart, ScopeKey, Store, StoreError, SyncLock, TRANSACTION_JOBS,
 };
 use crate::time;
 
@@ -189,6 +189,7 @@ async fn run_scope(
             client: Arc::clone(&client),
             progress: Arc::clone(&progress),
             project_id: options.project_id.clone(),
+            runtime: tokio::runtime::Handle::current(),
         },
     );
     let fetcher = Fetcher {
@@ -464,19 +465,14 @@ fn stops_everything(e: &ListingError) -> bool {
 
 type WriterResult = (Store, PageCounts, Option<StoreError>);
 
-/// Pages queued between the fetchers and the writer: enough for the writer to batch while it
-/// commits, few enough that memory stays a few megabytes.
+/// Pages queued between the fetchers and the writer: enough to keep the writer busy while
+/// fetchers wait on the network, few enough that memory stays a few megabytes.
 const WRITER_QUEUE_PAGES: usize = 32;
 
-/// Jobs written in one transaction at most.
-const MAX_BATCH_JOBS: usize = 2_000;
-
-/// A page waiting in the writer's batch.
-struct PendingPage {
-    jobs: Vec<JobRecord>,
-    seen_at: DateTime<Utc>,
-    completes: Option<(DateTime<Utc>, DateTime<Utc>)>,
-}
+/// How long the writer keeps a transaction open while pages keep coming. Committing less often
+/// writes each index page to the WAL fewer times; a run killed meanwhile loses at most this
+/// much of its fetching, which the next run fetches again (coverage commits with the pages).
+const COMMIT_AFTER: StdDuration = StdDuration::from_secs(1);
 
 /// What the writer needs besides the archive and its queue.
 struct WriterContext {
@@ -485,104 +481,96 @@ struct WriterContext {
     client: Arc<Client>,
     progress: Arc<dyn Progress>,
     project_id: String,
+    /// The run's runtime, to wait for pages with a deadline from the writer's own thread.
+    runtime: tokio::runtime::Handle,
 }
 
-/// The writer thread: whatever pages are queued when it is free go into one transaction
-/// (at most `MAX_BATCH_JOBS` jobs); a barrier or a `Gone` first commits what came before it.
-/// It stops at the first error.
+/// The writer thread: writes each page as it arrives into an open transaction, and commits
+/// after `COMMIT_AFTER` or `TRANSACTION_JOBS` jobs, when the queue closes, and at a barrier
+/// (whose sender then reads what was written). It stops at the first error.
 fn spawn_writer(
     mut store: Store,
     mut receiver: mpsc::Receiver<WriterMsg>,
     context: WriterContext,
 ) -> std::thread::JoinHandle<WriterResult> {
-    let WriterContext {
-        run_id,
-        scope_id,
-        client,
-        progress,
-        project_id,
-    } = context;
     std::thread::spawn(move || {
         let mut counts = PageCounts::default();
-        let mut batch: Vec<PendingPage> = Vec::new();
-        let mut batch_jobs = 0;
-        let mut flush =
-            |store: &mut Store, batch: &mut Vec<PendingPage>| -> Result<(), StoreError> {
-                if batch.is_empty() {
-                    return Ok(());
-                }
-                let pages: Vec<PageBatch<'_>> = batch
-                    .iter()
-                    .map(|p| PageBatch {
-                        jobs: &p.jobs,
-                        seen_at: p.seen_at,
-                        completes: p.completes,
-                    })
-                    .collect();
-                counts.add(store.write_pages(run_id, scope_id, &pages, client.requests())?);
-                let jobs: usize = batch.iter().map(|p| p.jobs.len()).sum();
-                progress.jobs_archived(&project_id, jobs as u64);
-                batch.clear();
-                Ok(())
-            };
+        let error = write_until_closed(&mut store, &mut receiver, &context, &mut counts).err();
+        (store, counts, error)
+    })
+}
+
+fn write_until_closed(
+    store: &mut Store,
+    receiver: &mut mpsc::Receiver<WriterMsg>,
+    context: &WriterContext,
+    counts: &mut PageCounts,
+) -> Result<(), StoreError> {
+    let commit = |writer: PageWriter<'_>, counts: &mut PageCounts| -> Result<(), StoreError> {
+        let jobs = writer.jobs() as u64;
+        counts.add(writer.commit(context.client.requests())?);
+        context.progress.jobs_archived(&context.project_id, jobs);
+        Ok(())
+    };
+    // One pass of the outer loop per transaction: it opens on the first page after a commit.
+    loop {
+        let first = match receiver.blocking_recv() {
+            None => return Ok(()),
+            Some(WriterMsg::Barrier(done)) => {
+                let _ = done.send(());
+                continue;
+            }
+            Some(msg) => msg,
+        };
+        let mut writer = store.page_writer(context.run_id, context.scope_id)?;
+        write_msg(&mut writer, first)?;
         loop {
-            let msg = if batch.is_empty() {
-                match receiver.blocking_recv() {
-                    Some(msg) => msg,
-                    None => break,
-                }
+            let left = COMMIT_AFTER.saturating_sub(writer.age());
+            let next = if left.is_zero() || writer.jobs() >= TRANSACTION_JOBS {
+                None
             } else {
-                match receiver.try_recv() {
-                    Ok(msg) => msg,
-                    // Nothing more queued (or the fetchers are done): commit what is waiting.
-                    Err(_) => {
-                        if let Err(e) = flush(&mut store, &mut batch) {
-                            return (store, counts, Some(e));
-                        }
-                        batch_jobs = 0;
-                        continue;
-                    }
-                }
+                // Err: the deadline passed with nothing queued.
+                context
+                    .runtime
+                    .block_on(async { tokio::time::timeout(left, receiver.recv()).await })
+                    .ok()
             };
-            let written = match msg {
-                WriterMsg::Page {
-                    jobs,
-                    seen_at,
-                    completes,
-                } => {
-                    batch_jobs += jobs.len();
-                    batch.push(PendingPage {
-                        jobs,
-                        seen_at,
-                        completes: completes.map(|w| (w.start, w.end)),
-                    });
-                    if batch_jobs >= MAX_BATCH_JOBS {
-                        batch_jobs = 0;
-                        flush(&mut store, &mut batch)
-                    } else {
-                        Ok(())
-                    }
-                }
-                WriterMsg::Gone { job_id, at } => {
-                    batch_jobs = 0;
-                    flush(&mut store, &mut batch).and_then(|()| store.mark_gone(&[job_id], at))
-                }
-                WriterMsg::Barrier(done) => {
-                    batch_jobs = 0;
-                    let flushed = flush(&mut store, &mut batch);
+            match next {
+                Some(Some(WriterMsg::Barrier(done))) => {
+                    commit(writer, counts)?;
                     let _ = done.send(());
-                    flushed
+                    break;
                 }
-            };
-            if let Err(e) = written {
-                return (store, counts, Some(e));
+                Some(Some(msg)) => write_msg(&mut writer, msg)?,
+                // The fetchers are done.
+                Some(None) => return commit(writer, counts),
+                // Time or size is up.
+                None => {
+                    commit(writer, counts)?;
+                    break;
+                }
             }
         }
-        if let Err(e) = flush(&mut store, &mut batch) {
-            return (store, counts, Some(e));
-        }
-        (store, counts, None)
-    })
+    }
+}
+
+/// Writes a page, or marks a job gone, in the open transaction.
+fn write_msg(writer: &mut PageWriter<'_>, msg: WriterMsg) -> Result<(), StoreError> {
+    match msg {
+        WriterMsg::Page {
+            jobs,
+            seen_at,
+            completes,
+        } => writer
+            .write(&PageBatch {
+                jobs: &jobs,
+                seen_at,
+                completes: completes.map(|w| (w.start, w.end)),
+            })
+            .map(|_| ()),
+        WriterMsg::Gone { job_id, at } => writer.mark_gone(&[job_id], at),
+        WriterMsg::Barrier(_) => unreachable!("the writer loop handles barriers"),
+    }
 }
 
 /// The options a run records in its ledger row (never the credentials).
