@@ -89,12 +89,13 @@ fn build(path: &Path) -> anyhow::Result<()> {
             "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
                 job_name, job_status, datastore_type, create_time, start_time, end_time,
                 target_config, raw, content_hash, version, first_seen_at, last_seen_at,
-                last_run_id)
+                last_run_id, version_observed_at, version_run_id, version_changed)
              VALUES (?1, ?2, ?3, ?4, 'normal', ?5, ?6, 'gaussdb-mysql', ?7, ?8, ?9, ?10, ?11,
-                ?12, ?13, ?14, ?14, 1)",
+                ?12, ?13, ?14, ?14, 1, ?15, 1, ?16)",
         )?;
-        let mut history = conn.prepare(
-            "INSERT INTO job_history (job_id, version, observed_at, run_id, changed, project_id,
+        // A job's first version, when a second one superseded it.
+        let mut superseded = conn.prepare(
+            "INSERT INTO superseded_versions (job_id, version, observed_at, run_id, changed, project_id,
                 instance_id, instance_name, instance_status, job_name, job_status,
                 datastore_type, create_time, start_time, end_time, target_config, raw)
              VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, 'normal', ?8, ?9, 'gaussdb-mysql', ?10, ?11,
@@ -150,43 +151,23 @@ fn build(path: &Path) -> anyhow::Result<()> {
                 hash,
                 if two { 2 } else { 1 },
                 ts(seen),
-            ])?;
-            let first_status = if two { "Pending" } else { status };
-            let (first_start, first_end) = if two {
-                (None, None)
-            } else {
-                (start_time.clone(), end_time.clone())
-            };
-            history.execute(params![
-                job_id,
-                1,
-                ts(seen),
-                None::<String>,
-                project,
-                instance_id,
-                instance_name,
-                name,
-                first_status,
-                ts(create),
-                first_start,
-                first_end,
-                target,
-                raw,
+                ts(if two { seen + 600 + run } else { seen }),
+                two.then_some(r#"["job_status","start_time","end_time"]"#),
             ])?;
             if two {
-                history.execute(params![
+                superseded.execute(params![
                     job_id,
-                    2,
-                    ts(seen + 600 + run),
-                    r#"["job_status","start_time","end_time"]"#,
+                    1,
+                    ts(seen),
+                    None::<String>,
                     project,
                     instance_id,
                     instance_name,
                     name,
-                    status,
+                    "Pending",
                     ts(create),
-                    start_time,
-                    end_time,
+                    None::<String>,
+                    None::<String>,
                     target,
                     raw,
                 ])?;

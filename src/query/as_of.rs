@@ -1,5 +1,5 @@
-//! `query as-of T`: every job as the archive knew it at time T, from the newest version in
-//! job_history observed at or before T. Jobs first seen after T are not listed.
+//! `query as-of T`: every job as the archive knew it at time T, from its newest version
+//! observed at or before T. Jobs first seen after T are not listed.
 
 use std::io::Write;
 
@@ -47,31 +47,51 @@ impl AsOfQuery {
     }
 
     /// Walks jobs newest first by create time (a job cannot be seen before it was created,
-    /// so create_time <= T bounds the index range) and joins each to its newest version seen
-    /// by T through job_history's primary key.
+    /// so create_time <= T bounds the index range). A job whose newest version was seen by T is
+    /// answered from its own row; otherwise `h` is its newest superseded version seen by T,
+    /// found through superseded_versions_as_of, and a job with neither was unknown at T.
     pub fn to_sql(&self) -> (String, Vec<SqlValue>) {
         let at = SqlValue::Text(crate::time::to_store(self.at));
-        let (mut clauses, filter_params) = self.filter.clauses("j.", "h.job_status");
+        let status_then = version_at_t("job_status");
+        let (mut clauses, filter_params) = self.filter.clauses("j.", &status_then);
         clauses.insert(0, "j.create_time <= ?".into());
-        let mut params = vec![at.clone(), at];
+        clauses.insert(
+            1,
+            "(j.version_observed_at <= ? OR h.job_id IS NOT NULL)".into(),
+        );
+        let mut params = vec![at.clone(), at.clone(), at.clone(), at];
         params.extend(filter_params);
         params.push(fetch_limit(self.limit));
+        let columns: Vec<String> = COLUMNS[..9]
+            .iter()
+            .map(|c| format!("{} AS {c}", version_at_t(c)))
+            .collect();
         let sql = format!(
-            "SELECT h.job_id, h.create_time, h.job_name, h.job_status, h.instance_id,
-                    h.instance_name, h.instance_status, h.start_time, h.end_time, h.version,
-                    h.observed_at, j.job_status
+            "SELECT {},
+                    coalesce(h.version, j.version) AS version,
+                    coalesce(h.observed_at, j.version_observed_at) AS observed_at,
+                    j.job_status AS status_now
              FROM jobs j
-             JOIN job_history h ON h.job_id = j.job_id AND h.version = (
-                 SELECT max(version) FROM job_history
-                 WHERE job_id = j.job_id AND observed_at <= ?)
+             LEFT JOIN superseded_versions h
+                 ON j.version_observed_at > ? AND h.job_id = j.job_id AND h.version = (
+                     SELECT max(version) FROM superseded_versions
+                     WHERE job_id = j.job_id AND observed_at <= ?)
              WHERE {}
              ORDER BY j.create_time DESC, j.job_id
              LIMIT ?",
+            columns.join(", "),
             clauses.join(" AND ")
         );
-        // The subquery's parameter comes first in the text, then create_time <= ?.
+        // The join's parameters come first in the text, then create_time <= ? and the test
+        // of the job's own version.
         (sql, params)
     }
+}
+
+/// A column of the version known at T: the superseded one when the join found it, else the
+/// job's own (whose columns may be NULL, so not coalesce).
+fn version_at_t(column: &str) -> String {
+    format!("CASE WHEN h.job_id IS NULL THEN j.{column} ELSE h.{column} END")
 }
 
 /// The matching jobs at T, and whether more matched than the limit.

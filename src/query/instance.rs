@@ -199,14 +199,23 @@ pub fn fetch(conn: &Connection, query: &InstanceQuery) -> anyhow::Result<Instanc
     let timeline = read_rows(
         conn,
         &format!(
+            // The instance's superseded versions, then each job's newest (in its own row); a
+            // version's predecessor is always superseded.
             "SELECT h.observed_at, h.job_id, h.job_name, h.version, p.job_status, h.job_status,
                     h.instance_status, h.changed
              FROM jobs j
-             JOIN job_history h ON h.job_id = j.job_id
-             LEFT JOIN job_history p ON p.job_id = h.job_id AND p.version = h.version - 1
-             {filter} ORDER BY h.observed_at, h.job_id, h.version"
+             JOIN superseded_versions h ON h.job_id = j.job_id
+             LEFT JOIN superseded_versions p ON p.job_id = h.job_id AND p.version = h.version - 1
+             {filter}
+             UNION ALL
+             SELECT j.version_observed_at, j.job_id, j.job_name, j.version, p.job_status,
+                    j.job_status, j.instance_status, j.version_changed
+             FROM jobs j
+             LEFT JOIN superseded_versions p ON p.job_id = j.job_id AND p.version = j.version - 1
+             {filter}
+             ORDER BY 1, 2, 4"
         ),
-        &params,
+        &[params.as_slice(), params.as_slice()].concat(),
         &TIMELINE_COLUMNS,
         &["changed"],
     )?;

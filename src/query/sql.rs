@@ -7,8 +7,10 @@ use rusqlite::{Batch, Connection};
 use super::render::{self, Cell, Rows, TableStyle};
 use crate::cli::Format;
 
-const TABLES_HINT: &str = "the archive's tables are jobs, job_history, sync_scopes, \
-                           sync_coverage and sync_runs; the README lists their columns";
+const TABLES_HINT: &str = "the archive's tables are jobs, superseded_versions, sync_scopes, \
+                           sync_coverage and sync_runs, with the views job_history (every \
+                           version), status_transitions and job_durations; the README lists \
+                           their columns";
 
 /// Prepares and runs `sql`, refusing anything that is not exactly one read-only statement.
 ///

@@ -95,9 +95,11 @@ fn insert_job(conn: &Connection, j: &JobRow) {
     conn.execute(
         "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
             job_name, job_status, datastore_type, create_time, start_time, end_time,
-            target_config, raw, content_hash, version, first_seen_at, last_seen_at)
+            target_config, raw, content_hash, version, first_seen_at, last_seen_at,
+            version_observed_at)
          VALUES (?1, 'p0123', ?2, ?3, 'normal', ?4, ?5, 'gaussdb-mysql', ?6, ?7, ?8, ?9,
-            '{}', 'h', 1, '2024-03-05T00:00:00Z', '2024-03-05T00:00:00Z')",
+            '{}', 'h', 1, '2024-03-05T00:00:00Z', '2024-03-05T00:00:00Z',
+            '2024-03-05T00:00:00Z')",
         params![id, inst_id, inst_name, name, status, create, start, end, target],
     )
     .unwrap();
@@ -113,21 +115,19 @@ fn fixture() -> Fixture {
         insert_job(conn, j);
     }
     conn.execute_batch(
-        r#"UPDATE jobs SET version = 2, start_time = '2024-03-01T08:01:00Z',
-               end_time = '2024-03-01T08:40:00Z' WHERE job_id = 'job-a';
-           INSERT INTO job_history (job_id, version, observed_at, run_id, changed, project_id,
-               instance_id, instance_name, instance_status, job_name, job_status,
+        r#"INSERT INTO superseded_versions (job_id, version, observed_at, run_id, changed,
+               project_id, instance_id, instance_name, instance_status, job_name, job_status,
                datastore_type, create_time, start_time, end_time, target_config, raw)
            VALUES
              ('job-a', 1, '2024-03-01T08:05:00Z', 1, NULL, 'p0123', 'inst-1', 'orders-db',
               'resizing', 'RESIZE_FLAVOR', 'Running', 'gaussdb-mysql', '2024-03-01T08:00:00Z',
               '2024-03-01T08:01:00Z', NULL,
-              '{"flavor_ref":"gaussdb.mysql.xlarge.x86.4","nodes":2}', '{"v":1}'),
-             ('job-a', 2, '2024-03-01T09:00:00Z', 2, '["job_status","instance_status","end_time"]',
-              'p0123', 'inst-1', 'orders-db', 'normal', 'RESIZE_FLAVOR', 'Completed',
-              'gaussdb-mysql', '2024-03-01T08:00:00Z', '2024-03-01T08:01:00Z',
-              '2024-03-01T08:40:00Z', '{"flavor_ref":"gaussdb.mysql.xlarge.x86.4","nodes":2}',
-              '{"v":2}');"#,
+              '{"flavor_ref":"gaussdb.mysql.xlarge.x86.4","nodes":2}', '{"v":1}');
+           UPDATE jobs SET version = 2, start_time = '2024-03-01T08:01:00Z',
+               end_time = '2024-03-01T08:40:00Z', raw = '{"v":2}',
+               version_observed_at = '2024-03-01T09:00:00Z', version_run_id = 2,
+               version_changed = '["job_status","instance_status","end_time"]'
+           WHERE job_id = 'job-a';"#,
     )
     .unwrap();
     drop(store);
@@ -480,9 +480,13 @@ fn job_json_has_the_job_and_its_history() {
     assert_eq!(history[1]["end_time"], "2024-03-01T08:40:00Z");
     assert!(history[1].get("raw").is_none());
 
-    // A job seen once has one version and an empty history is still an array.
+    // A job seen once has one version: the one in its own row.
     let o = ok(&f.path, &["job", "job-b", "--format", "json"]);
-    assert_eq!(json(&o.out)["history"], serde_json::json!([]));
+    let history = json(&o.out)["history"].clone();
+    assert_eq!(history.as_array().unwrap().len(), 1);
+    assert_eq!(history[0]["version"], 1);
+    assert_eq!(history[0]["observed_at"], "2024-03-05T00:00:00Z");
+    assert_eq!(history[0]["job_status"], "Failed");
 }
 
 #[test]
@@ -704,25 +708,22 @@ fn fixture_with_history() -> Fixture {
     let f = fixture();
     let conn = Connection::open(&f.path).unwrap();
     conn.execute_batch(
-        r#"INSERT INTO job_history (job_id, version, observed_at, run_id, changed, project_id,
-               instance_id, instance_name, instance_status, job_name, job_status,
+        r#"INSERT INTO superseded_versions (job_id, version, observed_at, run_id, changed,
+               project_id, instance_id, instance_name, instance_status, job_name, job_status,
                datastore_type, create_time, start_time, end_time, target_config, raw)
-           SELECT job_id, 1, datetime(create_time, '+10 minutes') || 'Z', 1, NULL, project_id,
-               instance_id, instance_name, 'normal', job_name,
+           SELECT job_id, 1, replace(datetime(create_time, '+10 minutes'), ' ', 'T') || 'Z', 1,
+               NULL, project_id, instance_id, instance_name, 'normal', job_name,
                CASE job_status WHEN 'Failed' THEN 'Running' WHEN 'Canceled' THEN 'Pending'
                     ELSE job_status END,
                datastore_type, create_time, start_time, NULL, target_config, '{}'
-           FROM jobs WHERE job_id <> 'job-a';
-           UPDATE job_history SET observed_at = replace(observed_at, ' ', 'T')
-           WHERE observed_at LIKE '% %';
-           INSERT INTO job_history (job_id, version, observed_at, run_id, changed, project_id,
-               instance_id, instance_name, instance_status, job_name, job_status,
-               datastore_type, create_time, start_time, end_time, target_config, raw)
-           SELECT job_id, 2, '2024-03-05T06:00:00Z', 2, '["job_status","end_time"]', project_id,
-               instance_id, instance_name, 'normal', job_name, job_status, datastore_type,
-               create_time, start_time, end_time, target_config, '{}'
            FROM jobs WHERE job_id IN ('job-b', 'job-e');
-           UPDATE jobs SET version = 2 WHERE job_id IN ('job-b', 'job-e');"#,
+           UPDATE jobs SET version_observed_at =
+                   replace(datetime(create_time, '+10 minutes'), ' ', 'T') || 'Z',
+               version_run_id = 1
+           WHERE job_id NOT IN ('job-a', 'job-b', 'job-e');
+           UPDATE jobs SET version = 2, version_observed_at = '2024-03-05T06:00:00Z',
+               version_run_id = 2, version_changed = '["job_status","end_time"]'
+           WHERE job_id IN ('job-b', 'job-e');"#,
     )
     .unwrap();
     f
@@ -1434,7 +1435,7 @@ fn filters_use_indexes() {
             "{text}"
         );
     }
-    // as-of walks jobs by create time and finds versions by job_history_as_of.
+    // as-of walks jobs by create time and finds superseded versions by their as-of index.
     let argv = [
         "gaussjobs",
         "query",
@@ -1453,7 +1454,7 @@ fn filters_use_indexes() {
         .unwrap()
         .to_sql();
     let text = plan(&conn, &sql, &params).join("\n");
-    assert!(text.contains("job_history_as_of"), "{text}");
+    assert!(text.contains("superseded_versions_as_of"), "{text}");
     assert!(text.contains("jobs_instance"), "{text}");
     assert!(!text.contains("SCAN h"), "{text}");
 }

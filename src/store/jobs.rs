@@ -1,5 +1,6 @@
-//! Job upserts: the newest state in `jobs`, and a `job_history` row for every version that
-//! differs from the one before.
+//! Job upserts: the newest version in `jobs`, and, when a version differs from the one before,
+//! the one before copied to `superseded_versions` (the `job_history` view shows both). A new
+//! job is written once.
 //!
 //! Two versions differ when their normalised content differs: the same job sent once in
 //! `+0800` and once in `+0000` is one version, so an API that changes its offset does not
@@ -216,7 +217,6 @@ pub(crate) fn upsert_jobs(
         // Most jobs a sync sees are new: trying the insert first finds that out in the same
         // index lookup that writes the job, and only a job already archived is read back.
         if insert_new_job(tx, job, run_id, &seen_at)? {
-            insert_history(tx, job, 1, run_id, &seen_at, None)?;
             counts.new += 1;
             continue;
         }
@@ -258,10 +258,9 @@ pub(crate) fn upsert_jobs(
                     .filter(|(name, old)| job.column(name) != old.as_deref())
                     .map(|(name, _)| *name)
                     .collect();
-                let version = old.version + 1;
-                update_job(tx, job, version, run_id, &seen_at)?;
                 let changed = serde_json::to_string(&changed).expect("names serialise");
-                insert_history(tx, job, version, run_id, &seen_at, Some(&changed))?;
+                supersede(tx, &job.job_id)?;
+                update_job(tx, job, old.version + 1, run_id, &seen_at, &changed)?;
                 counts.changed += 1;
             }
         }
@@ -306,66 +305,49 @@ fn insert_new_job(
             "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
                 job_name, job_status, datastore_type, create_time, start_time, end_time,
                 target_config, raw, content_hash, version, first_seen_at, last_seen_at,
-                last_run_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15, ?15, ?16)
+                last_run_id, version_observed_at, version_run_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15, ?15, ?16,
+                ?15, ?16)
              ON CONFLICT (job_id) DO NOTHING",
         )?
         .execute(job_params!(job, seen_at, run_id))?;
     Ok(inserted == 1)
 }
 
-/// Replaces an archived job's columns with its newest version (`first_seen_at` stays).
+/// Copies a job's archived version to `superseded_versions`, before a newer one replaces it.
+fn supersede(tx: &Transaction<'_>, job_id: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO superseded_versions (job_id, version, observed_at, run_id, changed,
+            project_id, instance_id, instance_name, instance_status, job_name, job_status,
+            datastore_type, create_time, start_time, end_time, target_config, raw)
+         SELECT job_id, version, version_observed_at, version_run_id, version_changed,
+            project_id, instance_id, instance_name, instance_status, job_name, job_status,
+            datastore_type, create_time, start_time, end_time, target_config, raw
+         FROM jobs WHERE job_id = ?1",
+    )?
+    .execute([job_id])?;
+    Ok(())
+}
+
+/// Replaces an archived job's columns with its newest version (`first_seen_at` stays), which
+/// run `run_id` saw first at `seen_at` and which changed the `changed` columns.
 fn update_job(
     tx: &Transaction<'_>,
     job: &JobRecord,
     version: i64,
     run_id: i64,
     seen_at: &str,
+    changed: &str,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "UPDATE jobs SET project_id = ?2, instance_id = ?3, instance_name = ?4,
             instance_status = ?5, job_name = ?6, job_status = ?7, datastore_type = ?8,
             create_time = ?9, start_time = ?10, end_time = ?11, target_config = ?12, raw = ?13,
-            content_hash = ?14, version = ?15, last_seen_at = ?16, last_run_id = ?17
+            content_hash = ?14, version = ?15, last_seen_at = ?16, last_run_id = ?17,
+            version_observed_at = ?16, version_run_id = ?17, version_changed = ?18
          WHERE job_id = ?1",
     )?
-    .execute(job_params!(job, version, seen_at, run_id))?;
-    Ok(())
-}
-
-fn insert_history(
-    tx: &Transaction<'_>,
-    job: &JobRecord,
-    version: i64,
-    run_id: i64,
-    seen_at: &str,
-    changed: Option<&str>,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO job_history (job_id, version, observed_at, run_id, changed, project_id,
-            instance_id, instance_name, instance_status, job_name, job_status, datastore_type,
-            create_time, start_time, end_time, target_config, raw)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-    )?
-    .execute(params![
-        job.job_id,
-        version,
-        seen_at,
-        run_id,
-        changed,
-        job.project_id,
-        job.instance_id,
-        job.instance_name,
-        job.instance_status,
-        job.job_name,
-        job.job_status,
-        job.datastore_type,
-        job.create_time,
-        job.start_time,
-        job.end_time,
-        job.target_config,
-        job.raw,
-    ])?;
+    .execute(job_params!(job, version, seen_at, run_id, changed))?;
     Ok(())
 }
 

@@ -58,9 +58,9 @@ impl Store {
         let mut conn = Connection::open(path).map_err(sqlite)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
         check_identity(&conn, path)?;
-        // Only takes effect on a new, empty file. Rows hold the job's JSON twice (newest and
-        // first version): 16 KiB pages cut the pages a batch dirties and the file's size;
-        // measured about a third faster to write than SQLite's default 4 KiB.
+        // Only takes effect on a new, empty file. A job's row holds its JSON: 16 KiB pages cut
+        // the pages a batch dirties and the file's size; measured about a third faster to
+        // write than SQLite's default 4 KiB.
         conn.pragma_update(None, "page_size", PAGE_SIZE)
             .map_err(sqlite)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -71,8 +71,9 @@ impl Store {
             .map_err(sqlite)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sqlite)?;
-        // Every job updates a dozen indexes at random places: a page cache that holds the
-        // hot index pages saves re-reading them for each batch. Bounded, so memory stays flat.
+        // Every new job updates half a dozen indexes, job_id's at a random place: a page cache
+        // that holds the hot index pages saves re-reading them for each transaction. Bounded,
+        // so memory stays flat.
         conn.pragma_update(None, "cache_size", CACHE_KIB)
             .map_err(sqlite)?;
         // Checkpoint less often than SQLite's default 1000 pages: an index page changed by
@@ -193,10 +194,15 @@ fn check_identity(conn: &Connection, path: &Path) -> Result<()> {
 /// Applies the migrations this file has not seen, each in its own transaction with the
 /// version bump, so a crash leaves the file at a whole version.
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// [`migrate`], stopping at schema `target` (tests build archives of older versions with it).
+fn migrate_to(conn: &mut Connection, target: i64) -> rusqlite::Result<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     for (index, (_name, sql)) in MIGRATIONS.iter().enumerate() {
         let version = index as i64 + 1;
-        if version <= current {
+        if version <= current || version > target {
             continue;
         }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -235,6 +241,69 @@ mod tests {
         drop(store);
         Store::open(&path).unwrap();
         open_read_only(&path).unwrap();
+    }
+
+    /// Version 4 moves superseded versions out of job_history: an archive written by version 3
+    /// keeps every version, and reads back the same through the job_history view.
+    #[test]
+    fn version_3_history_survives_the_move_to_superseded_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate_to(&mut conn, 3).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO jobs (job_id, job_status, create_time, raw, content_hash, version,
+                   first_seen_at, last_seen_at, last_run_id)
+               VALUES ('a', 'Completed', '2024-03-01T08:00:00Z', '{"v":2}', 'h2', 2,
+                   '2024-03-01T08:05:00Z', '2024-03-02T00:00:00Z', 3),
+                      ('b', 'Failed', '2024-03-01T09:00:00Z', '{"b":1}', 'hb', 1,
+                   '2024-03-01T09:05:00Z', '2024-03-02T00:00:00Z', 3);
+               INSERT INTO job_history (job_id, version, observed_at, run_id, changed,
+                   job_status, create_time, raw)
+               VALUES ('a', 1, '2024-03-01T08:05:00Z', 1, NULL, 'Running',
+                   '2024-03-01T08:00:00Z', '{"v":1}'),
+                      ('a', 2, '2024-03-01T10:00:00Z', 2, '["job_status"]', 'Completed',
+                   '2024-03-01T08:00:00Z', '{"v":2}'),
+                      ('b', 1, '2024-03-01T09:05:00Z', 1, NULL, 'Failed',
+                   '2024-03-01T09:00:00Z', '{"b":1}');"#,
+        )
+        .unwrap();
+        let history = |conn: &Connection| -> Vec<(String, i64, String, Option<i64>, String)> {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT job_id, version, observed_at, run_id, raw FROM job_history
+                     ORDER BY job_id, version",
+                )
+                .unwrap();
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .unwrap();
+            rows.collect::<rusqlite::Result<_>>().unwrap()
+        };
+        let before = history(&conn);
+        drop(conn);
+
+        let store = Store::open(&path).unwrap();
+        assert_eq!(history(&store.conn), before);
+        let superseded: Vec<(String, i64)> = store
+            .conn
+            .prepare("SELECT job_id, version FROM superseded_versions")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(superseded, [("a".to_string(), 1)]);
+        let transitions: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM status_transitions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            transitions, 3,
+            "a: NULL->Running->Completed, b: NULL->Failed"
+        );
     }
 
     #[test]
