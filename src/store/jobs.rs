@@ -6,10 +6,13 @@
 //! `+0800` and once in `+0000` is one version, so an API that changes its offset does not
 //! flood the history.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -127,36 +130,85 @@ impl PageCounts {
 
 /// A fingerprint of a job's content: the received object with its times normalised to UTC
 /// (empty, null and absent alike) and its keys sorted, hashed.
+///
+/// Every job of every page is fingerprinted, so this reads the top level of the object as raw
+/// text slices (no map of parsed values) and streams the canonical text into the hash. The
+/// text is byte for byte what `serde_json` writes for the sorted, normalised object: archives
+/// hold these fingerprints, and a different text would make every job look changed.
 pub fn content_hash(raw: &str) -> String {
-    let canonical = match serde_json::from_str::<Value>(raw) {
-        Ok(Value::Object(mut map)) => {
-            for key in ["create_time", "start_time", "end_time"] {
-                let utc = map
-                    .get(key)
-                    .and_then(Value::as_str)
-                    .and_then(|s| time::parse_api(s).ok().flatten())
-                    .map(|t| Value::String(time::to_store(t)));
-                match utc {
-                    Some(v) => {
-                        map.insert(key.to_string(), v);
-                    }
-                    None if map.get(key).is_none_or(is_empty_time) => {
-                        map.shift_remove(key);
-                    }
-                    None => {}
-                }
-            }
-            let mut out = String::new();
-            write_canonical(&Value::Object(map), &mut out);
-            out
-        }
-        _ => raw.to_string(),
-    };
-    hex::encode(Sha256::digest(canonical.as_bytes()))
+    let mut hasher = Sha256::new();
+    match serde_json::from_str::<BTreeMap<Cow<'_, str>, &RawValue>>(raw) {
+        Ok(fields) => write_canonical_object(&fields, &mut hasher),
+        // Not an object (or not JSON): the text itself.
+        Err(_) => hasher.update(raw.as_bytes()),
+    }
+    hex::encode(hasher.finalize())
 }
 
-fn is_empty_time(v: &Value) -> bool {
-    v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty())
+/// Writes a top-level object's fields in key order, with its times in the archive's form.
+fn write_canonical_object(fields: &BTreeMap<Cow<'_, str>, &RawValue>, out: &mut Sha256) {
+    out.update(b"{");
+    let mut first = true;
+    for (key, value) in fields {
+        let time = if TIME_KEYS.contains(&key.as_ref()) {
+            normalise_time(value)
+        } else {
+            TimeField::Keep
+        };
+        if let TimeField::Drop = time {
+            continue;
+        }
+        if !first {
+            out.update(b",");
+        }
+        first = false;
+        serde_json::to_writer(&mut *out, key.as_ref()).expect("hashing cannot fail");
+        out.update(b":");
+        match time {
+            TimeField::Utc(text) => {
+                serde_json::to_writer(&mut *out, &text).expect("hashing cannot fail");
+            }
+            _ => write_canonical_value(value, out),
+        }
+    }
+    out.update(b"}");
+}
+
+/// The fields whose offsets are normalised.
+const TIME_KEYS: [&str; 3] = ["create_time", "start_time", "end_time"];
+
+/// What becomes of a time field in the fingerprint.
+enum TimeField {
+    /// Null, empty or blank: the same as no field.
+    Drop,
+    Utc(String),
+    /// Not a time this program reads: kept as sent.
+    Keep,
+}
+
+fn normalise_time(value: &RawValue) -> TimeField {
+    match serde_json::from_str::<Value>(value.get()) {
+        Ok(Value::Null) => TimeField::Drop,
+        Ok(Value::String(text)) => match time::parse_api(&text) {
+            Ok(Some(t)) => TimeField::Utc(time::to_store(t)),
+            Ok(None) => TimeField::Drop,
+            Err(_) => TimeField::Keep,
+        },
+        _ => TimeField::Keep,
+    }
+}
+
+/// A field's value as `serde_json` writes it once parsed: nested objects (a job's
+/// target_config, say) with sorted keys, escapes and number forms normalised.
+fn write_canonical_value(value: &RawValue, out: &mut Sha256) {
+    let parsed: Value = serde_json::from_str(value.get()).expect("a RawValue is JSON");
+    if parsed.is_object() || parsed.is_array() {
+        let mut text = String::new();
+        write_canonical(&parsed, &mut text);
+        out.update(text.as_bytes());
+    } else {
+        serde_json::to_writer(&mut *out, &parsed).expect("hashing cannot fail");
+    }
 }
 
 /// JSON with object keys sorted at every level, so key order never makes two versions.
@@ -354,6 +406,70 @@ fn update_job(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fingerprint as first written (parsing the whole object into a `Value`): the fast
+    /// one must give the same, or archives would see every job as changed.
+    fn content_hash_by_value(raw: &str) -> String {
+        let canonical = match serde_json::from_str::<Value>(raw) {
+            Ok(Value::Object(mut map)) => {
+                for key in ["create_time", "start_time", "end_time"] {
+                    let utc = map
+                        .get(key)
+                        .and_then(Value::as_str)
+                        .and_then(|s| time::parse_api(s).ok().flatten())
+                        .map(|t| Value::String(time::to_store(t)));
+                    match utc {
+                        Some(v) => {
+                            map.insert(key.to_string(), v);
+                        }
+                        None if map.get(key).is_none_or(|v| {
+                            v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty())
+                        }) =>
+                        {
+                            map.shift_remove(key);
+                        }
+                        None => {}
+                    }
+                }
+                let mut out = String::new();
+                write_canonical(&Value::Object(map), &mut out);
+                out
+            }
+            _ => raw.to_string(),
+        };
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    }
+
+    #[test]
+    fn hash_is_the_same_as_parsing_the_whole_object() {
+        let mut corpus: Vec<String> = crate::simulate::Simulator::new(crate::simulate::SimConfig {
+            jobs: 500,
+            ..crate::simulate::SimConfig::default()
+        })
+        .jobs()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+        corpus.extend(
+            [
+                r#"{"job_id":"1","create_time":"2024-03-01T08:00:00+0800","start_time":"","end_time":null}"#,
+                r#"{"job_id":"1","create_time":"  ","start_time":"soon","end_time":17}"#,
+                r#"{"job_id":"1","create_time":"2024-03-01T08:00:00.5+08:00","x":[3,{"b":1,"a":2}]}"#,
+                r#"{"b":1.0,"a":1e3,"c":-0,"d":12345678901234567890,"e":0.1,"f":true,"g":null}"#,
+                r#"{"k\u00e9y":"caf\u00e9","quote\"":"a\/b","tab":"\t","ctl":"\u0001"}"#,
+                r#"{"dup":1,"dup":2,"target_config":{"z":{"y":1,"x":[]},"a":"\ud83d\ude00"}}"#,
+                r#"{}"#,
+                r#"[1,2,3]"#,
+                r#""a string""#,
+                r#"not json"#,
+                r#"{"job_id":"1","create_time":"2024-03-01T08:00:00+0800"} trailing"#,
+            ]
+            .map(String::from),
+        );
+        for raw in &corpus {
+            assert_eq!(content_hash(raw), content_hash_by_value(raw), "{raw}");
+        }
+    }
 
     #[test]
     fn hash_ignores_offset_form_and_key_order() {
