@@ -174,6 +174,12 @@ fn build(path: &Path) -> anyhow::Result<()> {
             }
         }
     }
+    // The store's writer records each instance's names as it archives jobs.
+    conn.execute_batch(
+        "INSERT OR IGNORE INTO instance_names (instance_name, instance_id)
+         SELECT DISTINCT instance_name, instance_id FROM jobs
+         WHERE instance_name IS NOT NULL AND instance_id IS NOT NULL",
+    )?;
     // No ANALYZE: synced archives have none, and the plans should be the ones users get.
     conn.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);")?;
     Ok(())

@@ -11,9 +11,15 @@
 -- * jobs_create_time goes: jobs_stats starts with create_time and serves the same ranges.
 -- * jobs_open goes: the open-job refresh reads jobs_status (job_status, create_time); open jobs
 --   are few, so filtering their rows by project costs little.
+-- * jobs_instance_name goes: its case-blind comparisons made it the dearest index to write.
+--   `instance_names` lists each name an instance had (the writer adds a pair when it archives
+--   a version with a new one); `--instance NAME` finds the instance ids there and their jobs
+--   through jobs_instance_id. A trigger would keep it for any writer, but made every insert
+--   open a statement journal and halved the store's speed.
 
 DROP INDEX jobs_create_time;
 DROP INDEX jobs_open;
+DROP INDEX jobs_instance_name;
 DROP VIEW status_transitions;
 
 ALTER TABLE jobs ADD COLUMN version_observed_at TEXT;  -- when the newest version was first seen
@@ -52,6 +58,17 @@ SELECT h.job_id, h.version, h.observed_at, h.run_id, h.changed, h.project_id, h.
     h.create_time, h.start_time, h.end_time, h.target_config, h.raw
 FROM job_history h JOIN jobs j ON j.job_id = h.job_id AND h.version < j.version
 ORDER BY h.rowid;
+
+-- Every name each instance was archived under, case-blind as users type them.
+CREATE TABLE instance_names (
+    instance_name   TEXT NOT NULL COLLATE NOCASE,
+    instance_id     TEXT NOT NULL,
+    PRIMARY KEY (instance_name, instance_id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO instance_names (instance_name, instance_id)
+SELECT DISTINCT instance_name, instance_id FROM job_history
+WHERE instance_name IS NOT NULL AND instance_id IS NOT NULL;
+
 DROP TABLE job_history;
 
 -- `query as-of` finds the newest version seen by a time and may test its status then; with

@@ -131,13 +131,15 @@ impl Filter {
             params.push(text(name));
         }
         if let Some(instance) = &self.instance {
-            // IDs are exact; names are matched as the jobs_instance_name index is built
-            // (NOCASE), so both sides of the OR can use an index.
+            // IDs are exact; a name (case-blind) is found in instance_names, so both sides
+            // of the OR read jobs through jobs_instance_id. The job's own name must match too:
+            // a renamed instance's jobs keep the name they had.
             clauses.push(format!(
-                "({jobs}instance_id = ? OR {jobs}instance_name = ? COLLATE NOCASE)"
+                "({jobs}instance_id = ? OR ({jobs}instance_id IN (
+                    SELECT instance_id FROM instance_names WHERE instance_name = ?)
+                  AND {jobs}instance_name = ? COLLATE NOCASE))"
             ));
-            params.push(text(instance));
-            params.push(text(instance));
+            params.extend([text(instance), text(instance), text(instance)]);
         }
         if let Some(project) = &self.project {
             clauses.push(format!("{weak}{jobs}project_id = ?"));

@@ -113,7 +113,9 @@ pub fn resolve(conn: &Connection, given: &str) -> anyhow::Result<String> {
     }
     let mut stmt = conn.prepare(
         "SELECT instance_id, max(instance_name), count(*), max(create_time) FROM jobs
-         WHERE instance_name = ?1 COLLATE NOCASE GROUP BY instance_id ORDER BY 4 DESC",
+         WHERE instance_id IN (SELECT instance_id FROM instance_names WHERE instance_name = ?1)
+           AND instance_name = ?1 COLLATE NOCASE
+         GROUP BY instance_id ORDER BY 4 DESC",
     )?;
     /// instance_id, newest name, jobs, newest create time.
     type Candidate = (Option<String>, Option<String>, i64, Option<String>);

@@ -103,6 +103,13 @@ fn insert_job(conn: &Connection, j: &JobRow) {
         params![id, inst_id, inst_name, name, status, create, start, end, target],
     )
     .unwrap();
+    // As the store's writer does.
+    conn.execute(
+        "INSERT OR IGNORE INTO instance_names (instance_name, instance_id)
+         SELECT ?1, ?2 WHERE ?1 IS NOT NULL AND ?2 IS NOT NULL",
+        params![inst_name, inst_id],
+    )
+    .unwrap();
 }
 
 /// The six jobs above, and two versions of job-a's history.
@@ -939,9 +946,9 @@ fn instance_json_agrees_with_independent_sql() {
 fn instance_name_of_several_instances_lists_them() {
     let f = fixture();
     let conn = Connection::open(&f.path).unwrap();
-    conn.execute(
-        "UPDATE jobs SET instance_name = 'Orders-DB' WHERE instance_id = 'inst-3'",
-        [],
+    conn.execute_batch(
+        "UPDATE jobs SET instance_name = 'Orders-DB' WHERE instance_id = 'inst-3';
+         INSERT INTO instance_names (instance_name, instance_id) VALUES ('Orders-DB', 'inst-3');",
     )
     .unwrap();
     let e = failure(&f.path, &["instance", "orders-db"]);
@@ -1378,7 +1385,7 @@ fn filters_use_indexes() {
             "jobs_instance_id",
         ),
         (&["--job-name", "RESIZE_FLAVOR"], "jobs_job_name"),
-        (&["--instance", "orders-db"], "jobs_instance_name"),
+        (&["--instance", "orders-db"], "instance_names"),
         (&["--instance", "orders-db"], "jobs_instance_id"),
         (&["--project", "p0123"], "jobs_project"),
         (&["--order", "oldest"], "jobs_stats"),

@@ -7,7 +7,7 @@
 //! flood the history.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
@@ -252,11 +252,13 @@ struct Archived {
 }
 
 /// Upserts `jobs` seen by run `run_id` at `seen_at`, inside the caller's transaction.
+/// `names` holds the instance names this transaction has recorded already.
 pub(crate) fn upsert_jobs(
     tx: &Transaction<'_>,
     run_id: i64,
     seen_at: DateTime<Utc>,
     jobs: &[JobRecord],
+    names: &mut InstanceNames,
 ) -> rusqlite::Result<PageCounts> {
     let seen_at = time::to_store(seen_at);
     let mut counts = PageCounts::default();
@@ -269,6 +271,7 @@ pub(crate) fn upsert_jobs(
         // Most jobs a sync sees are new: trying the insert first finds that out in the same
         // index lookup that writes the job, and only a job already archived is read back.
         if insert_new_job(tx, job, run_id, &seen_at)? {
+            names.record(tx, job)?;
             counts.new += 1;
             continue;
         }
@@ -313,6 +316,7 @@ pub(crate) fn upsert_jobs(
                 let changed = serde_json::to_string(&changed).expect("names serialise");
                 supersede(tx, &job.job_id)?;
                 update_job(tx, job, old.version + 1, run_id, &seen_at, &changed)?;
+                names.record(tx, job)?;
                 counts.changed += 1;
             }
         }
@@ -364,6 +368,45 @@ fn insert_new_job(
         )?
         .execute(job_params!(job, seen_at, run_id))?;
     Ok(inserted == 1)
+}
+
+/// The (instance_id, instance_name) pairs written to `instance_names`, which lists every name
+/// each instance was archived under for `--instance NAME`. An instance has many jobs and a name
+/// or two, so remembering the pairs turns a write per job into one per pair; memory is bounded
+/// by the instances, not the jobs. Pairs count once their transaction commits.
+#[derive(Debug, Default)]
+pub(crate) struct InstanceNames {
+    committed: HashSet<(String, String)>,
+    pending: HashSet<(String, String)>,
+}
+
+impl InstanceNames {
+    /// Writes the job's pair unless it is known, in the caller's transaction.
+    fn record(&mut self, tx: &Transaction<'_>, job: &JobRecord) -> rusqlite::Result<()> {
+        let (Some(id), Some(name)) = (&job.instance_id, &job.instance_name) else {
+            return Ok(());
+        };
+        let pair = (id.clone(), name.clone());
+        if self.committed.contains(&pair) || self.pending.contains(&pair) {
+            return Ok(());
+        }
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO instance_names (instance_name, instance_id) VALUES (?1, ?2)",
+        )?
+        .execute([name, id])?;
+        self.pending.insert(pair);
+        Ok(())
+    }
+
+    /// A transaction begins: pairs of one that did not commit are forgotten.
+    pub(crate) fn begin(&mut self) {
+        self.pending.clear();
+    }
+
+    /// The transaction committed.
+    pub(crate) fn committed(&mut self) {
+        self.committed.extend(self.pending.drain());
+    }
 }
 
 /// Copies a job's archived version to `superseded_versions`, before a newer one replaces it.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use super::jobs::InstanceNames;
 use super::{sqlite_error, Result, StoreError};
 
 /// `PRAGMA application_id` of a gaussjobs archive ("GJOB"), so other SQLite files are refused.
@@ -56,6 +57,8 @@ const WAL_KEPT_BYTES: i64 = 64 * 1024 * 1024;
 pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
+    /// Instance names this connection has written, so each is written once.
+    pub(crate) instance_names: InstanceNames,
 }
 
 impl Store {
@@ -99,6 +102,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            instance_names: InstanceNames::default(),
         })
     }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Transaction, TransactionBehavior};
 
-use super::jobs::{mark_gone, upsert_jobs, JobRecord, PageCounts};
+use super::jobs::{mark_gone, upsert_jobs, InstanceNames, JobRecord, PageCounts};
 use super::state::add_coverage;
 use super::{lock::hostname, sqlite_error, Result, Store};
 use crate::time;
@@ -50,6 +50,7 @@ pub struct PageWriter<'a> {
     windows_completed: i64,
     jobs: usize,
     opened: Instant,
+    instance_names: &'a mut InstanceNames,
 }
 
 /// How many jobs a writer puts in one transaction at most. Beyond this, the WAL grows and
@@ -60,7 +61,14 @@ impl PageWriter<'_> {
     /// Archives one page: its jobs and, for a window's last page, the window's coverage.
     pub fn write(&mut self, page: &PageBatch<'_>) -> Result<PageCounts> {
         let sqlite = sqlite_error(self.path);
-        let counts = upsert_jobs(&self.tx, self.run_id, page.seen_at, page.jobs).map_err(sqlite)?;
+        let counts = upsert_jobs(
+            &self.tx,
+            self.run_id,
+            page.seen_at,
+            page.jobs,
+            self.instance_names,
+        )
+        .map_err(sqlite)?;
         if let Some((from, to)) = page.completes {
             add_coverage(&self.tx, self.scope_id, from, to).map_err(sqlite)?;
             self.windows_completed += 1;
@@ -111,6 +119,7 @@ impl PageWriter<'_> {
             ])
             .map_err(sqlite)?;
         self.tx.commit().map_err(sqlite)?;
+        self.instance_names.committed();
         Ok(counts)
     }
 }
@@ -194,6 +203,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sqlite_error(&self.path))?;
+        self.instance_names.begin();
         Ok(PageWriter {
             tx,
             path: &self.path,
@@ -203,6 +213,7 @@ impl Store {
             windows_completed: 0,
             jobs: 0,
             opened: Instant::now(),
+            instance_names: &mut self.instance_names,
         })
     }
 
