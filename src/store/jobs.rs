@@ -187,21 +187,53 @@ enum TimeField {
 }
 
 fn normalise_time(value: &RawValue) -> TimeField {
-    match serde_json::from_str::<Value>(value.get()) {
-        Ok(Value::Null) => TimeField::Drop,
-        Ok(Value::String(text)) => match time::parse_api(&text) {
-            Ok(Some(t)) => TimeField::Utc(time::to_store(t)),
-            Ok(None) => TimeField::Drop,
-            Err(_) => TimeField::Keep,
+    let text = match plain_string(value.get()) {
+        Some(text) => Cow::Borrowed(text),
+        None => match serde_json::from_str::<Value>(value.get()) {
+            Ok(Value::Null) => return TimeField::Drop,
+            Ok(Value::String(text)) => Cow::Owned(text),
+            _ => return TimeField::Keep,
         },
-        _ => TimeField::Keep,
+    };
+    match time::parse_api(&text) {
+        Ok(Some(t)) => TimeField::Utc(time::to_store(t)),
+        Ok(None) => TimeField::Drop,
+        Err(_) => TimeField::Keep,
     }
+}
+
+/// The text of a JSON string token without escapes: `serde_json` writes such a string back
+/// exactly as it came (it escapes only quotes, backslashes and control characters, none of
+/// which can stand unescaped in a string token).
+fn plain_string(token: &str) -> Option<&str> {
+    let inner = token.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
+}
+
+/// Whether `serde_json` writes this scalar token back unchanged once parsed: strings without
+/// escapes, `true`, `false`, `null`, and integers in plain form that fit an i64. Other numbers
+/// (`1.0`, `1e3`, `-0`) are written in serde_json's own form.
+fn written_as_is(token: &str) -> bool {
+    if plain_string(token).is_some() || matches!(token, "true" | "false" | "null") {
+        return true;
+    }
+    let digits = token.strip_prefix('-').unwrap_or(token);
+    let plain_integer = !digits.is_empty()
+        && digits.len() <= 18
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    plain_integer && token != "-0"
 }
 
 /// A field's value as `serde_json` writes it once parsed: nested objects (a job's
 /// target_config, say) with sorted keys, escapes and number forms normalised.
 fn write_canonical_value(value: &RawValue, out: &mut Sha256) {
-    let parsed: Value = serde_json::from_str(value.get()).expect("a RawValue is JSON");
+    let token = value.get();
+    if written_as_is(token) {
+        out.update(token.as_bytes());
+        return;
+    }
+    let parsed: Value = serde_json::from_str(token).expect("a RawValue is JSON");
     if parsed.is_object() || parsed.is_array() {
         let mut text = String::new();
         write_canonical(&parsed, &mut text);
@@ -499,6 +531,8 @@ mod tests {
                 r#"{"job_id":"1","create_time":"  ","start_time":"soon","end_time":17}"#,
                 r#"{"job_id":"1","create_time":"2024-03-01T08:00:00.5+08:00","x":[3,{"b":1,"a":2}]}"#,
                 r#"{"b":1.0,"a":1e3,"c":-0,"d":12345678901234567890,"e":0.1,"f":true,"g":null}"#,
+                r#"{"n":0,"m":-5,"o":123456789012345678,"p":-9223372036854775808,"q":1E3,"r":-0.0}"#,
+                r#"{"s":"","t":"x\"y","u":"\\","v":"\u00e9t\u00e9","create_time":"2024-03-01T08:00:00\u002b0800"}"#,
                 r#"{"k\u00e9y":"caf\u00e9","quote\"":"a\/b","tab":"\t","ctl":"\u0001"}"#,
                 r#"{"dup":1,"dup":2,"target_config":{"z":{"y":1,"x":[]},"a":"\ud83d\ude00"}}"#,
                 r#"{}"#,
