@@ -589,3 +589,117 @@ fn options_json(o: &SyncOptions) -> String {
     })
     .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::auth::{Credential, Secret};
+    use crate::api::client::RetryPolicy;
+    use crate::api::model::Language;
+    use crate::api::ScheduleTask;
+    use crate::store::JobRecord;
+
+    fn job(id: &str) -> JobRecord {
+        let raw = format!(
+            r#"{{"job_id":"{id}","job_status":"Completed","create_time":"2024-03-01T08:00:00+0800"}}"#
+        );
+        let raw = serde_json::value::RawValue::from_string(raw).unwrap();
+        JobRecord::from_task(&ScheduleTask::from_raw(&raw).unwrap(), "p")
+    }
+
+    fn archived(db: &Path) -> i64 {
+        open_read_only(db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM jobs", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// The writer keeps a transaction open while pages come, but a page never waits more than
+    /// COMMIT_AFTER for its commit, and a barrier commits at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writer_commits_within_its_interval_and_at_barriers() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a.db");
+        let mut store = Store::open(&db).unwrap();
+        let now = time::now_secs();
+        let key = ScopeKey {
+            endpoint: "http://127.0.0.1:9".into(),
+            project_id: "p".into(),
+            filter: String::new(),
+        };
+        let scope = store.scope(&key, None, now, now).unwrap();
+        let run_id = store
+            .begin_run(&RunStart {
+                started_at: now,
+                endpoint: key.endpoint.clone(),
+                project_id: "p".into(),
+                scope_id: scope.scope_id,
+                range_start: now,
+                range_end: now,
+                options: "{}".into(),
+                windows_planned: 0,
+            })
+            .unwrap();
+        let client = Arc::new(
+            Client::new(ClientConfig {
+                endpoint: key.endpoint.parse().unwrap(),
+                project_id: "p".into(),
+                credential: Credential::Token(Secret::new("t")),
+                language: Language::default(),
+                timeout: StdDuration::from_secs(1),
+                connect_timeout: StdDuration::from_secs(1),
+                max_rps: 10.0,
+                retry: RetryPolicy::default(),
+            })
+            .unwrap(),
+        );
+        let (sender, receiver) = mpsc::channel(4);
+        let writer = spawn_writer(
+            store,
+            receiver,
+            WriterContext {
+                run_id,
+                scope_id: scope.scope_id,
+                client,
+                progress: Arc::new(Silent),
+                project_id: "p".into(),
+                runtime: tokio::runtime::Handle::current(),
+            },
+        );
+        let page = |id: &str| WriterMsg::Page {
+            jobs: vec![job(id)],
+            seen_at: now,
+            completes: None,
+        };
+
+        let sent = Instant::now();
+        sender.send(page("a")).await.unwrap();
+        while archived(&db) == 0 {
+            assert!(
+                sent.elapsed() < COMMIT_AFTER + StdDuration::from_secs(2),
+                "a page waited more than its commit interval"
+            );
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+
+        sender.send(page("b")).await.unwrap();
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let asked = Instant::now();
+        sender.send(WriterMsg::Barrier(done)).await.unwrap();
+        committed.await.unwrap();
+        assert!(
+            asked.elapsed() < COMMIT_AFTER,
+            "the barrier waited for the interval"
+        );
+        assert_eq!(archived(&db), 2);
+
+        sender.send(page("c")).await.unwrap();
+        drop(sender);
+        let (_store, counts, error) = tokio::task::spawn_blocking(move || writer.join().unwrap())
+            .await
+            .unwrap();
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(counts.new, 3);
+        assert_eq!(archived(&db), 3);
+    }
+}
