@@ -1499,7 +1499,8 @@ fn readme_cookbook_sql_runs() {
             "sql",
             "SELECT observed_at, job_id, job_name, from_status, to_status
              FROM status_transitions
-             WHERE (instance_id = :i OR instance_name = :i COLLATE NOCASE)
+             WHERE instance_id IN (SELECT :i UNION
+                 SELECT instance_id FROM instance_names WHERE instance_name = :i)
                AND observed_at >= '2024-03-01' AND observed_at < '2024-04-01'
              ORDER BY observed_at",
             "--param",

@@ -406,6 +406,9 @@ fn insert_new_job(
 /// each instance was archived under for `--instance NAME`. An instance has many jobs and a name
 /// or two, so remembering the pairs turns a write per job into one per pair; memory is bounded
 /// by the instances, not the jobs. Pairs count once their transaction commits.
+/// Instance name pairs remembered at most (about 2 MiB).
+const REMEMBERED_INSTANCE_NAMES: usize = 16_384;
+
 #[derive(Debug, Default)]
 pub(crate) struct InstanceNames {
     committed: HashSet<(String, String)>,
@@ -435,8 +438,12 @@ impl InstanceNames {
         self.pending.clear();
     }
 
-    /// The transaction committed.
+    /// The transaction committed. Past `REMEMBERED_INSTANCE_NAMES` pairs the memory starts
+    /// over, so an archive of very many instances costs some repeated writes, never memory.
     pub(crate) fn committed(&mut self) {
+        if self.committed.len() + self.pending.len() > REMEMBERED_INSTANCE_NAMES {
+            self.committed.clear();
+        }
         self.committed.extend(self.pending.drain());
     }
 }
