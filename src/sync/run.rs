@@ -500,6 +500,7 @@ fn spawn_writer(
     })
 }
 
+/// The writer's loop (see [`spawn_writer`]); returns when the fetchers are done.
 fn write_until_closed(
     store: &mut Store,
     receiver: &mut mpsc::Receiver<WriterMsg>,
