@@ -44,7 +44,7 @@ pub fn run_with_style(
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let open = || -> anyhow::Result<rusqlite::Connection> {
-        let conn = crate::store::open_read_only(db)?;
+        let conn = crate::store::open_current_read_only(db)?;
         // Reading pages through mmap instead of read() halves a full index scan on a big
         // archive; SQLite caps the size at what the platform allows and falls back to read().
         conn.pragma_update(None, "mmap_size", 2_000_000_000i64)?;

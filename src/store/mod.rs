@@ -18,7 +18,7 @@ pub use jobs::{
     open_job_counts, stale_open_jobs, JobRecord, OpenJobsFilter, PageCounts, OPEN_STATUSES,
 };
 pub use lock::SyncLock;
-pub use open::{open_read_only, Store, SCHEMA_VERSION};
+pub use open::{open_current_read_only, open_read_only, Store, SCHEMA_VERSION};
 pub use runs::{PageBatch, PageWriter, RunFinish, RunStart, TRANSACTION_JOBS};
 pub use state::{Coverage, Scope, ScopeKey};
 
@@ -34,6 +34,12 @@ pub enum StoreError {
         path: PathBuf,
         found: i64,
         known: i64,
+    },
+    #[error("{path} was written by an older gaussjobs (schema {found}; queries need {needed})")]
+    TooOld {
+        path: PathBuf,
+        found: i64,
+        needed: i64,
     },
     #[error("no archive at {path}")]
     Missing { path: PathBuf },
@@ -61,6 +67,10 @@ impl StoreError {
                 Some("pass --db with a new file name or an existing gaussjobs archive".into())
             }
             StoreError::TooNew { .. } => Some("upgrade gaussjobs to read this archive".into()),
+            StoreError::TooOld { .. } => Some(
+                "run `gaussjobs sync` once: it brings the archive up to date, then queries work"
+                    .into(),
+            ),
             StoreError::Missing { .. } => {
                 Some("run `gaussjobs sync` first, or pass --db with the archive's path".into())
             }

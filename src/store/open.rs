@@ -152,6 +152,24 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// [`open_read_only`] for readers of this build's schema (queries): an archive an older
+/// gaussjobs wrote, which only `sync` migrates, is refused with what to do instead of failing
+/// on a table it does not have yet.
+pub fn open_current_read_only(path: &Path) -> Result<Connection> {
+    let conn = open_read_only(path)?;
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(sqlite_error(path))?;
+    if found < SCHEMA_VERSION {
+        return Err(StoreError::TooOld {
+            path: path.to_path_buf(),
+            found,
+            needed: SCHEMA_VERSION,
+        });
+    }
+    Ok(conn)
+}
+
 /// Refuses a non-empty file that does not start with SQLite's header, before SQLite sees it.
 fn check_header(path: &Path) -> Result<()> {
     let mut header = [0u8; 16];
@@ -302,8 +320,18 @@ mod tests {
         };
         let before = history(&conn);
         drop(conn);
+        // Queries refuse it until a sync has migrated it.
+        assert!(matches!(
+            open_current_read_only(&path),
+            Err(StoreError::TooOld {
+                found: 3,
+                needed: SCHEMA_VERSION,
+                ..
+            })
+        ));
 
         let store = Store::open(&path).unwrap();
+        open_current_read_only(&path).unwrap();
         assert_eq!(history(&store.conn), before);
         let superseded: Vec<(String, i64)> = store
             .conn
