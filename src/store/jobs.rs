@@ -111,7 +111,7 @@ impl JobRecord {
 pub struct PageCounts {
     /// Jobs the archive did not hold.
     pub new: u64,
-    /// Jobs whose content differs from the archived version (a history row each).
+    /// Jobs whose content differs from the archived version (a new version each).
     pub changed: u64,
     /// Jobs seen again with nothing changed.
     pub unchanged: u64,
