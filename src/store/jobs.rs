@@ -406,8 +406,8 @@ fn insert_new_job(
 /// each instance was archived under for `--instance NAME`. An instance has many jobs and a name
 /// or two, so remembering the pairs turns a write per job into one per pair; memory is bounded
 /// by the instances, not the jobs. Pairs count once their transaction commits.
-/// Instance name pairs remembered at most (about 2 MiB).
-const REMEMBERED_INSTANCE_NAMES: usize = 16_384;
+/// Instance name pairs remembered at most (under 1 MiB).
+const REMEMBERED_INSTANCE_NAMES: usize = 4_096;
 
 #[derive(Debug, Default)]
 pub(crate) struct InstanceNames {
