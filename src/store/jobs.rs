@@ -406,13 +406,17 @@ fn insert_new_job(
 /// each instance was archived under for `--instance NAME`. An instance has many jobs and a name
 /// or two, so remembering the pairs turns a write per job into one per pair; memory is bounded
 /// by the instances, not the jobs. Pairs count once their transaction commits.
-/// Instance name pairs remembered at most (under 1 MiB).
-const REMEMBERED_INSTANCE_NAMES: usize = 4_096;
+/// Instance name pairs remembered at most (about a MiB).
+const REMEMBERED_INSTANCE_NAMES: usize = 16_384;
 
 #[derive(Debug, Default)]
 pub(crate) struct InstanceNames {
-    committed: HashSet<(String, String)>,
-    pending: HashSet<(String, String)>,
+    /// Each pair as one string, `<length of instance_id>:<instance_id><instance_name>` (the
+    /// length keeps it unambiguous whatever the text holds): one allocation a pair.
+    committed: HashSet<Box<str>>,
+    pending: HashSet<Box<str>>,
+    /// The key being looked up, reused so a known pair costs no allocation.
+    key: String,
 }
 
 impl InstanceNames {
@@ -421,15 +425,16 @@ impl InstanceNames {
         let (Some(id), Some(name)) = (&job.instance_id, &job.instance_name) else {
             return Ok(());
         };
-        let pair = (id.clone(), name.clone());
-        if self.committed.contains(&pair) || self.pending.contains(&pair) {
+        self.key.clear();
+        let _ = write!(self.key, "{}:{id}{name}", id.len());
+        if self.committed.contains(self.key.as_str()) || self.pending.contains(self.key.as_str()) {
             return Ok(());
         }
         tx.prepare_cached(
             "INSERT OR IGNORE INTO instance_names (instance_name, instance_id) VALUES (?1, ?2)",
         )?
         .execute([name, id])?;
-        self.pending.insert(pair);
+        self.pending.insert(self.key.as_str().into());
         Ok(())
     }
 

@@ -283,6 +283,92 @@ mod tests {
         time::from_store(s).unwrap()
     }
 
+    fn on_instance(id: &str, instance_id: &str, instance_name: &str) -> JobRecord {
+        JobRecord {
+            instance_id: Some(instance_id.into()),
+            instance_name: Some(instance_name.into()),
+            ..job(id, "Completed")
+        }
+    }
+
+    /// instance_names gets every pair a committed transaction archived, however the texts
+    /// split, and nothing of a transaction that was not committed.
+    #[test]
+    fn instance_names_follow_committed_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+        let now = t("2024-03-10T00:00:00Z");
+        let key = ScopeKey {
+            endpoint: "http://x".into(),
+            project_id: "p".into(),
+            filter: String::new(),
+        };
+        let scope = store.scope(&key, None, now, now).unwrap();
+        let run = store
+            .begin_run(&RunStart {
+                started_at: now,
+                endpoint: key.endpoint.clone(),
+                project_id: "p".into(),
+                scope_id: scope.scope_id,
+                range_start: now,
+                range_end: now,
+                options: "{}".into(),
+                windows_planned: 1,
+            })
+            .unwrap();
+        let names = |store: &Store| -> Vec<(String, String)> {
+            let mut stmt = store
+                .conn
+                .prepare("SELECT instance_id, instance_name FROM instance_names ORDER BY 1, 2 COLLATE BINARY")
+                .unwrap();
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            rows.collect::<rusqlite::Result<_>>().unwrap()
+        };
+        fn page(jobs: &[JobRecord], seen_at: DateTime<Utc>) -> PageBatch<'_> {
+            PageBatch {
+                jobs,
+                seen_at,
+                completes: None,
+            }
+        }
+
+        // Not committed: nothing stays, and the pair is not taken as written.
+        let mut writer = store.page_writer(run, scope.scope_id).unwrap();
+        writer
+            .write(&page(&[on_instance("x", "i1", "db")], now))
+            .unwrap();
+        drop(writer);
+        assert!(names(&store).is_empty());
+
+        let jobs = [
+            on_instance("a", "i1", "db"),
+            on_instance("b", "i1", "db"),
+            on_instance("c", "i", "1db"),
+            on_instance("d", "i1d", "b"),
+        ];
+        store
+            .write_pages(run, scope.scope_id, &[page(&jobs, now)], 1)
+            .unwrap();
+        store
+            .write_pages(
+                run,
+                scope.scope_id,
+                &[page(&[on_instance("e", "i1", "DB-renamed")], now)],
+                2,
+            )
+            .unwrap();
+        let pair = |id: &str, name: &str| (id.to_string(), name.to_string());
+        assert_eq!(
+            names(&store),
+            [
+                pair("i", "1db"),
+                pair("i1", "DB-renamed"),
+                pair("i1", "db"),
+                pair("i1d", "b")
+            ]
+        );
+    }
+
     #[test]
     fn a_page_writes_jobs_history_counters_and_coverage_together() {
         let dir = tempfile::tempdir().unwrap();
