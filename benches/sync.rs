@@ -373,23 +373,12 @@ fn schema_rate(path: &Path, records: &[JobRecord]) -> f64 {
                 .unwrap();
             for r in batch {
                 insert
-                    .execute(rusqlite::params![
-                        r.job_id,
-                        r.project_id,
-                        r.instance_id,
-                        r.instance_name,
-                        r.instance_status,
-                        r.job_name,
-                        r.job_status,
-                        r.datastore_type,
-                        r.create_time,
-                        r.start_time,
-                        r.end_time,
-                        r.target_config,
-                        r.raw,
-                        r.content_hash,
-                        "2026-01-01T00:00:00Z"
-                    ])
+                    .execute(rusqlite::params_from_iter(
+                        job_columns(r).into_iter().chain([
+                            &r.content_hash as &dyn rusqlite::ToSql,
+                            &"2026-01-01T00:00:00Z",
+                        ]),
+                    ))
                     .unwrap();
             }
         }
@@ -397,6 +386,25 @@ fn schema_rate(path: &Path, records: &[JobRecord]) -> f64 {
     }
     drop(conn);
     records.len() as f64 / started.elapsed().as_secs_f64()
+}
+
+/// A job's API columns, in the order of the bare table (and of the archive's jobs table).
+fn job_columns(r: &JobRecord) -> [&dyn rusqlite::ToSql; 13] {
+    [
+        &r.job_id,
+        &r.project_id,
+        &r.instance_id,
+        &r.instance_name,
+        &r.instance_status,
+        &r.job_name,
+        &r.job_status,
+        &r.datastore_type,
+        &r.create_time,
+        &r.start_time,
+        &r.end_time,
+        &r.target_config,
+        &r.raw,
+    ]
 }
 
 /// Inserts the same rows into a table without keys or indexes, in one transaction, and closes
@@ -418,23 +426,7 @@ fn bare_rate(path: &Path, records: &[JobRecord], page_size: i64, cache_size: i64
             .prepare("INSERT INTO jobs VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)")
             .unwrap();
         for r in records {
-            insert
-                .execute(rusqlite::params![
-                    r.job_id,
-                    r.project_id,
-                    r.instance_id,
-                    r.instance_name,
-                    r.instance_status,
-                    r.job_name,
-                    r.job_status,
-                    r.datastore_type,
-                    r.create_time,
-                    r.start_time,
-                    r.end_time,
-                    r.target_config,
-                    r.raw
-                ])
-                .unwrap();
+            insert.execute(job_columns(r)).unwrap();
         }
     }
     bare.execute_batch("COMMIT").unwrap();

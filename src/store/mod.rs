@@ -11,6 +11,8 @@ mod lock;
 mod open;
 mod runs;
 mod state;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 use std::path::PathBuf;
 

@@ -266,18 +266,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::test_support::{begin_run, job};
     use crate::store::{Coverage, ScopeKey};
-
-    fn job(id: &str, status: &str) -> JobRecord {
-        let raw = format!(
-            r#"{{"job_id":"{id}","job_status":"{status}","create_time":"2024-03-01T08:00:00+0800"}}"#
-        );
-        let task = crate::api::ScheduleTask::from_raw(
-            &serde_json::value::RawValue::from_string(raw).unwrap(),
-        )
-        .unwrap();
-        JobRecord::from_task(&task, "p")
-    }
 
     fn t(s: &str) -> DateTime<Utc> {
         time::from_store(s).unwrap()
@@ -298,24 +288,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("a.db")).unwrap();
         let now = t("2024-03-10T00:00:00Z");
-        let key = ScopeKey {
-            endpoint: "http://x".into(),
-            project_id: "p".into(),
-            filter: String::new(),
-        };
-        let scope = store.scope(&key, None, now, now).unwrap();
-        let run = store
-            .begin_run(&RunStart {
-                started_at: now,
-                endpoint: key.endpoint.clone(),
-                project_id: "p".into(),
-                scope_id: scope.scope_id,
-                range_start: now,
-                range_end: now,
-                options: "{}".into(),
-                windows_planned: 1,
-            })
-            .unwrap();
+        let (scope_id, run) = begin_run(&mut store, "http://x", now);
         let names = |store: &Store| -> Vec<(String, String)> {
             let mut stmt = store
                 .conn
@@ -333,7 +306,7 @@ mod tests {
         }
 
         // Not committed: nothing stays, and the pair is not taken as written.
-        let mut writer = store.page_writer(run, scope.scope_id).unwrap();
+        let mut writer = store.page_writer(run, scope_id).unwrap();
         writer
             .write(&page(&[on_instance("x", "i1", "db")], now))
             .unwrap();
@@ -347,12 +320,12 @@ mod tests {
             on_instance("d", "i1d", "b"),
         ];
         store
-            .write_pages(run, scope.scope_id, &[page(&jobs, now)], 1)
+            .write_pages(run, scope_id, &[page(&jobs, now)], 1)
             .unwrap();
         store
             .write_pages(
                 run,
-                scope.scope_id,
+                scope_id,
                 &[page(&[on_instance("e", "i1", "DB-renamed")], now)],
                 2,
             )

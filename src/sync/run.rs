@@ -597,16 +597,7 @@ mod tests {
     use crate::api::auth::{Credential, Secret};
     use crate::api::client::RetryPolicy;
     use crate::api::model::Language;
-    use crate::api::ScheduleTask;
-    use crate::store::JobRecord;
-
-    fn job(id: &str) -> JobRecord {
-        let raw = format!(
-            r#"{{"job_id":"{id}","job_status":"Completed","create_time":"2024-03-01T08:00:00+0800"}}"#
-        );
-        let raw = serde_json::value::RawValue::from_string(raw).unwrap();
-        JobRecord::from_task(&ScheduleTask::from_raw(&raw).unwrap(), "p")
-    }
+    use crate::store::test_support::{begin_run, job};
 
     fn archived(db: &Path) -> i64 {
         open_read_only(db)
@@ -623,27 +614,11 @@ mod tests {
         let db = dir.path().join("a.db");
         let mut store = Store::open(&db).unwrap();
         let now = time::now_secs();
-        let key = ScopeKey {
-            endpoint: "http://127.0.0.1:9".into(),
-            project_id: "p".into(),
-            filter: String::new(),
-        };
-        let scope = store.scope(&key, None, now, now).unwrap();
-        let run_id = store
-            .begin_run(&RunStart {
-                started_at: now,
-                endpoint: key.endpoint.clone(),
-                project_id: "p".into(),
-                scope_id: scope.scope_id,
-                range_start: now,
-                range_end: now,
-                options: "{}".into(),
-                windows_planned: 0,
-            })
-            .unwrap();
+        let endpoint = "http://127.0.0.1:9";
+        let (scope_id, run_id) = begin_run(&mut store, endpoint, now);
         let client = Arc::new(
             Client::new(ClientConfig {
-                endpoint: key.endpoint.parse().unwrap(),
+                endpoint: endpoint.parse().unwrap(),
                 project_id: "p".into(),
                 credential: Credential::Token(Secret::new("t")),
                 language: Language::default(),
@@ -660,7 +635,7 @@ mod tests {
             receiver,
             WriterContext {
                 run_id,
-                scope_id: scope.scope_id,
+                scope_id,
                 client,
                 progress: Arc::new(Silent),
                 project_id: "p".into(),
@@ -668,7 +643,7 @@ mod tests {
             },
         );
         let page = |id: &str| WriterMsg::Page {
-            jobs: vec![job(id)],
+            jobs: vec![job(id, "Completed")],
             seen_at: now,
             completes: None,
         };
