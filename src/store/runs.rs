@@ -217,20 +217,6 @@ impl Store {
         })
     }
 
-    /// Records that the API no longer knows these jobs (asked by id, it returned nothing).
-    pub fn mark_gone(&mut self, job_ids: &[String], at: DateTime<Utc>) -> Result<()> {
-        let path = self.path.clone();
-        let sqlite = sqlite_error(&path);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sqlite)?;
-        for id in job_ids {
-            mark_gone(&tx, id, at).map_err(sqlite)?;
-        }
-        tx.commit().map_err(sqlite)
-    }
-
     /// Marks runs left `running` as `interrupted`. Only called while holding the sync lock, so
     /// no such run is really still going: its process died.
     pub fn mark_interrupted_runs(&mut self) -> Result<usize> {
