@@ -235,7 +235,7 @@ fn bench_store(jobs: usize) {
         .iter()
         .map(|v| {
             let raw = serde_json::value::RawValue::from_string(v.to_string()).unwrap();
-            JobRecord::from_task(&ScheduleTask::from_raw(&raw).unwrap(), DEFAULT_PROJECT_ID)
+            JobRecord::from_task(ScheduleTask::from_raw(&raw).unwrap(), DEFAULT_PROJECT_ID)
         })
         .collect();
     let mut store_rates = Vec::new();

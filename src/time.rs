@@ -2,12 +2,38 @@
 //!
 //! Everything inside the program is `DateTime<Utc>`; text only exists at the edges.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Timelike,
+    Utc,
+};
 
 /// The archive's time form: UTC with a `Z`, second precision. SQLite's date functions read it
 /// and it sorts as text.
 pub fn to_store(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    // Every archived job has up to three times, and the fingerprint formats them again, so
+    // the common case is written by hand; chrono keeps the rest (years outside 0..=9999, which
+    // it writes with a sign, and leap seconds, which it writes as :60).
+    let year = t.year();
+    if !(0..=9999).contains(&year) || t.nanosecond() >= 1_000_000_000 {
+        return t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    }
+    let mut text = String::with_capacity(20);
+    let fields = [
+        (year as u32, 4, '-'),
+        (t.month(), 2, '-'),
+        (t.day(), 2, 'T'),
+        (t.hour(), 2, ':'),
+        (t.minute(), 2, ':'),
+        (t.second(), 2, 'Z'),
+    ];
+    for (value, width, after) in fields {
+        for place in (0..width).rev() {
+            let digit = value / 10u32.pow(place) % 10;
+            text.push(char::from(b'0' + digit as u8));
+        }
+        text.push(after);
+    }
+    text
 }
 
 /// Reads a time written by [`to_store`] (or any RFC 3339 time).
@@ -175,6 +201,31 @@ mod tests {
         ] {
             assert_eq!(parse_documented(text), None, "{text}");
         }
+    }
+
+    /// The hand-written archive form is chrono's RFC 3339 form, including at the edges it
+    /// leaves to chrono.
+    #[test]
+    fn store_form_is_chronos_rfc3339() {
+        let mut seconds: i64 = -62_167_219_200; // 0000-01-01T00:00:00Z
+        while seconds < 253_402_300_800 + 86_400 * 400 {
+            let t = DateTime::from_timestamp(seconds, 0).unwrap();
+            assert_eq!(to_store(t), t.to_rfc3339_opts(SecondsFormat::Secs, true));
+            // A stride that is no multiple of a day, minute or hour walks every field.
+            seconds += 7_919_993;
+        }
+        for t in [
+            DateTime::from_timestamp(-62_167_219_201, 0).unwrap(),
+            DateTime::from_timestamp(253_402_300_799, 999_999_999).unwrap(),
+            DateTime::from_timestamp(253_402_300_800, 0).unwrap(),
+            DateTime::from_timestamp(1_483_228_799, 1_500_000_000).unwrap(),
+        ] {
+            assert_eq!(to_store(t), t.to_rfc3339_opts(SecondsFormat::Secs, true));
+        }
+        assert_eq!(
+            to_store(DateTime::from_timestamp(1_483_228_799, 1_500_000_000).unwrap()),
+            "2016-12-31T23:59:60Z"
+        );
     }
 
     fn utc(s: &str) -> DateTime<Utc> {

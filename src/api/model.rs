@@ -5,7 +5,11 @@
 //! on job names and statuses), times come in any `+hhmm` offset or empty, and every object keeps
 //! its exact received text so fields the API adds later are never lost.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -237,19 +241,88 @@ fn required_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     }
 }
 
-/// Reads a string field that may also arrive as null, a number or a boolean.
+/// Reads a string field that may also arrive as null, a number or a boolean (written as JSON
+/// writes them), or, unexpectedly, an object or array (kept as its JSON text).
+///
+/// Eleven fields of every job pass through here, so strings and scalars are taken directly
+/// rather than through a parsed `Value`.
 fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Null => None,
-        Value::String(s) => Some(s),
-        other @ (Value::Number(_) | Value::Bool(_)) => Some(other.to_string()),
-        other => Some(other.to_string()),
-    })
+    struct Text;
+    impl<'de> Visitor<'de> for Text {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("text, a number, a boolean or null")
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(Value::from(v).to_string()))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let value = Value::deserialize(MapAccessDeserializer::new(map))?;
+            Ok(Some(value.to_string()))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            let value = Value::deserialize(SeqAccessDeserializer::new(seq))?;
+            Ok(Some(value.to_string()))
+        }
+    }
+    d.deserialize_any(Text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Text fields read as a parsed `Value` would give them, for every kind of JSON value.
+    #[test]
+    fn text_fields_read_any_json_value_as_its_text() {
+        for token in [
+            r#""plain""#,
+            r#""esc\"aped\u00e9\n""#,
+            "null",
+            "true",
+            "false",
+            "0",
+            "-17",
+            "18446744073709551615",
+            "-9223372036854775808",
+            "1.5",
+            "1e3",
+            "-0.0",
+            r#"{"b":1,"a":[2,{"c":null}]}"#,
+            "[1,\"x\",{}]",
+            "{}",
+        ] {
+            let body = format!(r#"{{"job_id":"1","instance_name":{token}}}"#);
+            let task: ScheduleTask = serde_json::from_str(&body).unwrap();
+            let expected = match serde_json::from_str::<Value>(token).unwrap() {
+                Value::Null => None,
+                Value::String(s) => Some(s),
+                other => Some(other.to_string()),
+            };
+            assert_eq!(task.instance_name, expected, "{token}");
+        }
+    }
 
     #[test]
     fn parses_the_documented_example_and_keeps_raw() {

@@ -7,11 +7,13 @@
 //! flood the history.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
+use std::fmt;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -56,8 +58,9 @@ const VERSIONED_COLUMNS: [&str; 12] = [
 ];
 
 impl JobRecord {
-    /// Normalises a job as the API sent it. `project_id` fills in a record that lacks its own.
-    pub fn from_task(task: &ScheduleTask, project_id: &str) -> JobRecord {
+    /// Normalises a job as the API sent it, taking over its texts. `project_id` fills in a
+    /// record that lacks its own.
+    pub fn from_task(task: ScheduleTask, project_id: &str) -> JobRecord {
         let times = task.times();
         let target_config = task
             .target_config
@@ -66,24 +69,24 @@ impl JobRecord {
             .map(|v| v.to_string());
         let project_id = task
             .project_id
-            .clone()
             .filter(|p| !p.is_empty())
             .or_else(|| Some(project_id.to_string()));
+        let content_hash = content_hash(&task.raw);
         JobRecord {
-            job_id: task.job_id.clone(),
+            job_id: task.job_id,
             project_id,
-            instance_id: task.instance_id.clone(),
-            instance_name: task.instance_name.clone(),
-            instance_status: task.instance_status.clone(),
-            job_name: task.job_name.clone(),
-            job_status: task.job_status.clone(),
-            datastore_type: task.datastore_type.clone(),
+            instance_id: task.instance_id,
+            instance_name: task.instance_name,
+            instance_status: task.instance_status,
+            job_name: task.job_name,
+            job_status: task.job_status,
+            datastore_type: task.datastore_type,
             create_time: times.create_time.map(time::to_store),
             start_time: times.start_time.map(time::to_store),
             end_time: times.end_time.map(time::to_store),
             target_config,
-            raw: task.raw.clone(),
-            content_hash: content_hash(&task.raw),
+            raw: task.raw,
+            content_hash,
         }
     }
 
@@ -132,22 +135,86 @@ impl PageCounts {
 /// (empty, null and absent alike) and its keys sorted, hashed.
 ///
 /// Every job of every page is fingerprinted, so this reads the top level of the object as raw
-/// text slices (no map of parsed values) and streams the canonical text into the hash. The
+/// text slices (no map of parsed values), sorts them and hashes the canonical text at once. The
 /// text is byte for byte what `serde_json` writes for the sorted, normalised object: archives
 /// hold these fingerprints, and a different text would make every job look changed.
 pub fn content_hash(raw: &str) -> String {
-    let mut hasher = Sha256::new();
-    match serde_json::from_str::<BTreeMap<Cow<'_, str>, &RawValue>>(raw) {
-        Ok(fields) => write_canonical_object(&fields, &mut hasher),
+    let mut canonical = Vec::with_capacity(raw.len() + 16);
+    match serde_json::from_str::<TopLevelFields<'_>>(raw) {
+        Ok(TopLevelFields(mut fields)) => {
+            in_key_order(&mut fields);
+            write_canonical_object(&fields, &mut canonical);
+        }
         // Not an object (or not JSON): the text itself.
-        Err(_) => hasher.update(raw.as_bytes()),
+        Err(_) => canonical.extend_from_slice(raw.as_bytes()),
     }
-    hex::encode(hasher.finalize())
+    let mut digits = [0u8; 64];
+    hex::encode_to_slice(Sha256::digest(&canonical), &mut digits).expect("32 bytes are 64 digits");
+    digits.iter().copied().map(char::from).collect()
+}
+
+/// A top-level object's fields in the order sent: each key (borrowed from the text unless it
+/// had escapes) and its value's raw text.
+struct TopLevelFields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for TopLevelFields<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = TopLevelFields<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut fields = Vec::with_capacity(16);
+                while let Some((FieldKey(key), value)) = map.next_entry()? {
+                    fields.push((key, value));
+                }
+                Ok(TopLevelFields(fields))
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
+/// A key, borrowed when the text holds it without escapes (serde's own `Cow` always copies).
+struct FieldKey<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for FieldKey<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Key;
+        impl<'de> Visitor<'de> for Key {
+            type Value = FieldKey<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Self::Value, E> {
+                Ok(FieldKey(Cow::Borrowed(key)))
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Self::Value, E> {
+                Ok(FieldKey(Cow::Owned(key.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(Key)
+    }
+}
+
+/// Sorts fields by key and keeps the last of a repeated key, as a sorted map of them would.
+fn in_key_order(fields: &mut Vec<(Cow<'_, str>, &RawValue)>) {
+    // Stable, so a repeated key's sightings stay in the order sent.
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    fields.dedup_by(|later, kept| {
+        let repeated = later.0 == kept.0;
+        if repeated {
+            kept.1 = later.1;
+        }
+        repeated
+    });
 }
 
 /// Writes a top-level object's fields in key order, with its times in the archive's form.
-fn write_canonical_object(fields: &BTreeMap<Cow<'_, str>, &RawValue>, out: &mut Sha256) {
-    out.update(b"{");
+fn write_canonical_object(fields: &[(Cow<'_, str>, &RawValue)], out: &mut Vec<u8>) {
+    out.push(b'{');
     let mut first = true;
     for (key, value) in fields {
         let time = if TIME_KEYS.contains(&key.as_ref()) {
@@ -159,19 +226,28 @@ fn write_canonical_object(fields: &BTreeMap<Cow<'_, str>, &RawValue>, out: &mut 
             continue;
         }
         if !first {
-            out.update(b",");
+            out.push(b',');
         }
         first = false;
-        serde_json::to_writer(&mut *out, key.as_ref()).expect("hashing cannot fail");
-        out.update(b":");
+        match key {
+            // Borrowed means the text had no escapes, so serde_json would write it as is.
+            Cow::Borrowed(key) => write_quoted(key, out),
+            Cow::Owned(key) => serde_json::to_writer(&mut *out, key).expect("writing to memory"),
+        }
+        out.push(b':');
         match time {
-            TimeField::Utc(text) => {
-                serde_json::to_writer(&mut *out, &text).expect("hashing cannot fail");
-            }
+            TimeField::Utc(text) => write_quoted(&text, out),
             _ => write_canonical_value(value, out),
         }
     }
-    out.update(b"}");
+    out.push(b'}');
+}
+
+/// A string that needs no escapes, in quotes.
+fn write_quoted(text: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
 }
 
 /// The fields whose offsets are normalised.
@@ -227,19 +303,19 @@ fn written_as_is(token: &str) -> bool {
 
 /// A field's value as `serde_json` writes it once parsed: nested objects (a job's
 /// target_config, say) with sorted keys, escapes and number forms normalised.
-fn write_canonical_value(value: &RawValue, out: &mut Sha256) {
+fn write_canonical_value(value: &RawValue, out: &mut Vec<u8>) {
     let token = value.get();
     if written_as_is(token) {
-        out.update(token.as_bytes());
+        out.extend_from_slice(token.as_bytes());
         return;
     }
     let parsed: Value = serde_json::from_str(token).expect("a RawValue is JSON");
     if parsed.is_object() || parsed.is_array() {
         let mut text = String::new();
         write_canonical(&parsed, &mut text);
-        out.update(text.as_bytes());
+        out.extend_from_slice(text.as_bytes());
     } else {
-        serde_json::to_writer(&mut *out, &parsed).expect("hashing cannot fail");
+        serde_json::to_writer(&mut *out, &parsed).expect("writing to memory");
     }
 }
 

@@ -13,7 +13,7 @@ pub(crate) fn job(id: &str, status: &str) -> JobRecord {
     let task =
         crate::api::ScheduleTask::from_raw(&serde_json::value::RawValue::from_string(raw).unwrap())
             .unwrap();
-    JobRecord::from_task(&task, "p")
+    JobRecord::from_task(task, "p")
 }
 
 /// A scope of project `p` at `endpoint` and a run begun in it at `now`: (scope_id, run_id).

@@ -226,8 +226,10 @@ impl Fetcher {
             if verified {
                 last_job = page.schedules.last().map(|j| j.job_id.clone());
             }
-            let jobs: Vec<JobRecord> = page.schedules[skip as usize..]
-                .iter()
+            let jobs: Vec<JobRecord> = page
+                .schedules
+                .into_iter()
+                .skip(skip as usize)
                 .map(|task| JobRecord::from_task(task, &self.project_id))
                 .collect();
             stats.jobs += jobs.len() as u64;
