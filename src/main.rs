@@ -10,7 +10,7 @@ fn main() -> ExitCode {
         Err(code) => return ExitCode::from(code),
     };
     logging::init(cli.verbose, cli.quiet, cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {

@@ -13,27 +13,27 @@ pub fn to_store(t: DateTime<Utc>) -> String {
     // Every archived job has up to three times, and the fingerprint formats them again, so
     // the common case is written by hand; chrono keeps the rest (years outside 0..=9999, which
     // it writes with a sign, and leap seconds, which it writes as :60).
-    let year = t.year();
-    if !(0..=9999).contains(&year) || t.nanosecond() >= 1_000_000_000 {
+    let utc = t.naive_utc();
+    let year = utc.year();
+    if !(0..=9999).contains(&year) || utc.nanosecond() >= 1_000_000_000 {
         return t.to_rfc3339_opts(SecondsFormat::Secs, true);
     }
-    let mut text = String::with_capacity(20);
+    let mut text = *b"0000-00-00T00:00:00Z";
     let fields = [
-        (year as u32, 4, '-'),
-        (t.month(), 2, '-'),
-        (t.day(), 2, 'T'),
-        (t.hour(), 2, ':'),
-        (t.minute(), 2, ':'),
-        (t.second(), 2, 'Z'),
+        (0, 4, year as u32),
+        (5, 2, utc.month()),
+        (8, 2, utc.day()),
+        (11, 2, utc.hour()),
+        (14, 2, utc.minute()),
+        (17, 2, utc.second()),
     ];
-    for (value, width, after) in fields {
-        for place in (0..width).rev() {
-            let digit = value / 10u32.pow(place) % 10;
-            text.push(char::from(b'0' + digit as u8));
+    for (at, width, mut value) in fields {
+        for digit in text[at..at + width].iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
         }
-        text.push(after);
     }
-    text
+    String::from_utf8(text.to_vec()).expect("digits and separators are ASCII")
 }
 
 /// Reads a time written by [`to_store`] (or any RFC 3339 time).

@@ -1,6 +1,7 @@
 //! The typed client: one call, `list_jobs`, with rate limiting, retries and error bodies turned
 //! into errors that show the HTTP status, the API's code and its message.
 
+use std::borrow::Cow;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -331,7 +332,16 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response.text().await.map_err(|e| self.transport_error(e))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        // Checked, not lossily decoded: a page is ~50 KB of valid UTF-8, and the lossy path
+        // copies it; a body that is not UTF-8 still gets its replacement characters.
+        let body = match std::str::from_utf8(&bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&bytes),
+        };
         if !status.is_success() {
             let parsed: Option<ErrorBody> = serde_json::from_str(&body).ok();
             let (code, message) = match parsed {

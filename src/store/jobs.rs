@@ -150,7 +150,7 @@ pub fn content_hash(raw: &str) -> String {
     }
     let mut digits = [0u8; 64];
     hex::encode_to_slice(Sha256::digest(&canonical), &mut digits).expect("32 bytes are 64 digits");
-    digits.iter().copied().map(char::from).collect()
+    String::from_utf8(digits.to_vec()).expect("hex digits are ASCII")
 }
 
 /// A top-level object's fields in the order sent: each key (borrowed from the text unless it

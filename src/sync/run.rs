@@ -485,9 +485,15 @@ struct WriterContext {
     runtime: tokio::runtime::Handle,
 }
 
-/// The writer thread: writes each page as it arrives into an open transaction, and commits
-/// after `COMMIT_AFTER` or `TRANSACTION_JOBS` jobs, when the queue closes, and at a barrier
-/// (whose sender then reads what was written). It stops at the first error.
+/// How many jobs the writer gathers before writing them. Written in bursts, the archive's
+/// index pages are still in the CPU's caches from the previous job; written page by page as
+/// they trickle in, the same inserts cost about a third more CPU. The memory is a few MiB.
+const WRITE_BURST_JOBS: usize = 2_000;
+
+/// The writer thread: gathers pages into bursts and writes them into an open transaction, and
+/// commits `COMMIT_AFTER` after the first page or at `TRANSACTION_JOBS` jobs, when the queue
+/// closes, and at a barrier (whose sender then reads what was written). It stops at the
+/// first error.
 fn spawn_writer(
     mut store: Store,
     mut receiver: mpsc::Receiver<WriterMsg>,
@@ -500,6 +506,66 @@ fn spawn_writer(
     })
 }
 
+/// What the writer has received and not yet written.
+#[derive(Default)]
+struct Burst {
+    msgs: Vec<WriterMsg>,
+    jobs: usize,
+}
+
+impl Burst {
+    fn push(&mut self, msg: WriterMsg) {
+        if let WriterMsg::Page { jobs, .. } = &msg {
+            self.jobs += jobs.len();
+        }
+        self.msgs.push(msg);
+    }
+
+    /// Writes what was gathered into the transaction, opening it on its first burst.
+    fn write(
+        &mut self,
+        transaction: &mut LazyTransaction<'_>,
+        context: &WriterContext,
+    ) -> Result<(), StoreError> {
+        if self.msgs.is_empty() {
+            return Ok(());
+        }
+        let writer = transaction.open(context)?;
+        for msg in self.msgs.drain(..) {
+            write_msg(writer, msg)?;
+        }
+        self.jobs = 0;
+        Ok(())
+    }
+}
+
+/// A transaction that is opened when there is something to write: the archive's write lock
+/// is held while the writer writes, not while it waits for pages.
+struct LazyTransaction<'s> {
+    store: Option<&'s mut Store>,
+    writer: Option<PageWriter<'s>>,
+}
+
+impl<'s> LazyTransaction<'s> {
+    fn new(store: &'s mut Store) -> Self {
+        LazyTransaction {
+            store: Some(store),
+            writer: None,
+        }
+    }
+
+    fn open(&mut self, context: &WriterContext) -> Result<&mut PageWriter<'s>, StoreError> {
+        if let Some(store) = self.store.take() {
+            self.writer = Some(store.page_writer(context.run_id, context.scope_id)?);
+        }
+        Ok(self.writer.as_mut().expect("the store became this writer"))
+    }
+
+    fn jobs(&self) -> usize {
+        self.writer.as_ref().map_or(0, PageWriter::jobs)
+    }
+}
+
 /// The writer's loop (see [`spawn_writer`]); returns when the fetchers are done.
 fn write_until_closed(
     store: &mut Store,
@@ -507,13 +573,9 @@ fn write_until_closed(
     context: &WriterContext,
     counts: &mut PageCounts,
 ) -> Result<(), StoreError> {
-    let commit = |writer: PageWriter<'_>, counts: &mut PageCounts| -> Result<(), StoreError> {
-        let jobs = writer.jobs() as u64;
-        counts.add(writer.commit(context.client.requests())?);
-        context.progress.jobs_archived(&context.project_id, jobs);
-        Ok(())
-    };
-    // One pass of the outer loop per transaction: it opens on the first page after a commit.
+    let mut burst = Burst::default();
+    // One pass of the outer loop per transaction: it starts with the first page after a
+    // commit, and the transaction opens when its first burst is written.
     loop {
         let first = match receiver.blocking_recv() {
             None => return Ok(()),
@@ -523,34 +585,41 @@ fn write_until_closed(
             }
             Some(msg) => msg,
         };
-        let mut writer = store.page_writer(context.run_id, context.scope_id)?;
-        write_msg(&mut writer, first)?;
-        loop {
-            let left = COMMIT_AFTER.saturating_sub(writer.age());
-            let next = if left.is_zero() || writer.jobs() >= TRANSACTION_JOBS {
-                None
-            } else {
-                // Err: the deadline passed with nothing queued.
-                context
-                    .runtime
-                    .block_on(async { tokio::time::timeout(left, receiver.recv()).await })
-                    .ok()
-            };
-            match next {
-                Some(Some(WriterMsg::Barrier(done))) => {
-                    commit(writer, counts)?;
-                    let _ = done.send(());
-                    break;
-                }
-                Some(Some(msg)) => write_msg(&mut writer, msg)?,
-                // The fetchers are done.
-                Some(None) => return commit(writer, counts),
-                // Time or size is up.
-                None => {
-                    commit(writer, counts)?;
-                    break;
-                }
+        let started = Instant::now();
+        burst.push(first);
+        let mut transaction = LazyTransaction::new(store);
+        // Why the transaction ends: a barrier to answer, or the end of the queue.
+        let (barrier, closed) = loop {
+            if burst.jobs >= WRITE_BURST_JOBS {
+                burst.write(&mut transaction, context)?;
             }
+            let written = transaction.jobs();
+            let left = COMMIT_AFTER.saturating_sub(started.elapsed());
+            if left.is_zero() || written + burst.jobs >= TRANSACTION_JOBS {
+                break (None, false);
+            }
+            // Err: the deadline passed with nothing queued.
+            let next = context
+                .runtime
+                .block_on(async { tokio::time::timeout(left, receiver.recv()).await });
+            match next {
+                Ok(Some(WriterMsg::Barrier(done))) => break (Some(done), false),
+                Ok(Some(msg)) => burst.push(msg),
+                Ok(None) => break (None, true),
+                Err(_) => break (None, false),
+            }
+        };
+        burst.write(&mut transaction, context)?;
+        if let Some(writer) = transaction.writer {
+            let jobs = writer.jobs() as u64;
+            counts.add(writer.commit(context.client.requests())?);
+            context.progress.jobs_archived(&context.project_id, jobs);
+        }
+        if let Some(done) = barrier {
+            let _ = done.send(());
+        }
+        if closed {
+            return Ok(());
         }
     }
 }
