@@ -6,6 +6,7 @@
 //! connections (projects synced side by side) queue on the busy timeout instead of failing
 //! with SQLITE_BUSY when a reader tries to become a writer.
 
+mod indexes;
 mod jobs;
 mod lock;
 mod open;

@@ -44,7 +44,7 @@ const PAGE_SIZE: i64 = 16 * 1024;
 /// SQLite's page cache for a writer, in KiB (negative `cache_size` means KiB). It is most of
 /// a sync's memory, which is meant to stay under 64 MiB. The store benchmark wrote 200,000 new
 /// jobs at about 74,000 jobs/s with 24 MiB and 77,000 with 28 or 32 MiB: not worth the memory.
-const CACHE_KIB: i64 = -24 * 1024;
+const CACHE_KIB: i64 = -16 * 1024;
 
 /// WAL pages written before SQLite copies them back into the archive: 128 MiB of 16 KiB pages.
 const WAL_CHECKPOINT_PAGES: i64 = 8_000;

@@ -26,7 +26,7 @@ const MAX_REPAGES: usize = 8;
 const MIN_SPLIT: Duration = Duration::seconds(4);
 
 /// The two halves of a window long enough to split, on a whole second.
-fn split(listing: &Listing) -> Option<(Listing, Listing)> {
+pub(super) fn split(listing: &Listing) -> Option<(Listing, Listing)> {
     let Listing::Window(w) = listing else {
         return None;
     };

@@ -6,6 +6,7 @@ pub mod fetch;
 pub mod plan;
 pub mod progress;
 pub mod run;
+mod schedule;
 
 use std::time::Duration as StdDuration;
 

@@ -3,9 +3,8 @@
 //! coverage unrecorded, so the next run fetches exactly what is missing; everything else
 //! fetched is kept.
 
-use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
@@ -16,6 +15,7 @@ use tokio::sync::mpsc;
 use super::fetch::{Fetcher, Listing, ListingError, WriterMsg};
 use super::plan::{plan, PlanInput};
 use super::progress::{Progress, Silent};
+use super::schedule::Schedule;
 use super::{SyncOptions, SyncReport, DEFAULT_SINCE};
 use crate::api::{ApiError, Client, ClientConfig};
 use crate::store::{
@@ -154,6 +154,9 @@ async fn run_scope(
         time::to_store(until)
     );
     progress.add_listings(&options.project_id, windows.len() as u64);
+    // A first sync writes its jobs with their key alone and builds the query indexes at the
+    // end (see `store::indexes`).
+    let indexes_deferred = store.defer_query_indexes()?;
     let run_id = store.begin_run(&RunStart {
         started_at: now,
         endpoint: key.endpoint.clone(),
@@ -190,6 +193,7 @@ async fn run_scope(
             progress: Arc::clone(&progress),
             project_id: options.project_id.clone(),
             runtime: tokio::runtime::Handle::current(),
+            indexes_deferred,
         },
     );
     let fetcher = Fetcher {
@@ -395,31 +399,33 @@ struct FetchOutcome {
 /// escape (the credentials refused, a wrong endpoint, the archive unwritable) stops them all;
 /// others only fail their own listing.
 async fn fetch_all(listings: Vec<Listing>, concurrency: usize, fetcher: &Fetcher) -> FetchOutcome {
-    let queue = Arc::new(Mutex::new(VecDeque::from(listings)));
+    let schedule = Arc::new(Schedule::new(listings, concurrency));
     let failed = Arc::new(Mutex::new(Vec::new()));
-    let completed = Arc::new(AtomicUsize::new(0));
     let abort = Arc::new(AtomicBool::new(false));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency.max(1) {
         let fetcher = fetcher.clone();
-        let (queue, failed, completed, abort) = (
-            Arc::clone(&queue),
+        let (schedule, failed, abort) = (
+            Arc::clone(&schedule),
             Arc::clone(&failed),
-            Arc::clone(&completed),
             Arc::clone(&abort),
         );
         workers.spawn(async move {
             while !abort.load(Ordering::Relaxed) {
-                let Some(listing) = queue.lock().expect("queue lock").pop_front() else {
+                let Some((piece, added)) = schedule.take() else {
                     break;
                 };
-                let fetched = fetcher.fetch(&listing).await;
+                if added > 0 {
+                    fetcher.progress.add_listings(&fetcher.project_id, added);
+                }
+                let fetched = fetcher.fetch(&piece.listing).await;
                 fetcher.progress.listing_done(&fetcher.project_id);
+                schedule.finished(&piece, fetched.is_ok());
                 match fetched {
                     Ok(stats) => {
-                        completed.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(
-                            "{listing}: {} jobs in {} pages ({} re-paged)",
+                            "{}: {} jobs in {} pages ({} re-paged)",
+                            piece.listing,
                             stats.jobs,
                             stats.pages,
                             stats.repages
@@ -429,8 +435,8 @@ async fn fetch_all(listings: Vec<Listing>, concurrency: usize, fetcher: &Fetcher
                         if stops_everything(&e) {
                             abort.store(true, Ordering::Relaxed);
                         }
-                        tracing::warn!("{listing}: {e}");
-                        failed.lock().expect("failed lock").push((listing, e));
+                        tracing::warn!("{}: {e}", piece.listing);
+                        failed.lock().expect("failed lock").push((piece.listing, e));
                     }
                 }
             }
@@ -440,7 +446,7 @@ async fn fetch_all(listings: Vec<Listing>, concurrency: usize, fetcher: &Fetcher
     let mut failed = std::mem::take(&mut *failed.lock().expect("failed lock"));
     failed.sort_by(|a, b| format!("{}", a.0).cmp(&format!("{}", b.0)));
     FetchOutcome {
-        completed: completed.load(Ordering::Relaxed),
+        completed: schedule.completed(),
         failed,
         aborted: abort.load(Ordering::Relaxed),
     }
@@ -483,6 +489,9 @@ struct WriterContext {
     project_id: String,
     /// The run's runtime, to wait for pages with a deadline from the writer's own thread.
     runtime: tokio::runtime::Handle,
+    /// The query indexes were dropped for this run's jobs (a first sync) and are built before
+    /// anyone reads what the run wrote: at the first barrier, or at the end.
+    indexes_deferred: bool,
 }
 
 /// How many jobs the writer gathers before writing them. Written in bursts, the archive's
@@ -502,6 +511,16 @@ fn spawn_writer(
     std::thread::spawn(move || {
         let mut counts = PageCounts::default();
         let error = write_until_closed(&mut store, &mut receiver, &context, &mut counts).err();
+        if std::env::var("GJ_THREADCPU").is_ok() {
+            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+            let f: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .collect();
+            eprintln!("writer utime {} stime {} (ticks)", f[11], f[12]);
+        }
         (store, counts, error)
     })
 }
@@ -564,6 +583,16 @@ impl<'s> LazyTransaction<'s> {
     fn jobs(&self) -> usize {
         self.writer.as_ref().map_or(0, PageWriter::jobs)
     }
+
+    /// Commits what was written, if anything was, and counts it.
+    fn commit(self, context: &WriterContext, counts: &mut PageCounts) -> Result<(), StoreError> {
+        if let Some(writer) = self.writer {
+            let jobs = writer.jobs() as u64;
+            counts.add(writer.commit(context.client.requests())?);
+            context.progress.jobs_archived(&context.project_id, jobs);
+        }
+        Ok(())
+    }
 }
 
 /// The writer's loop (see [`spawn_writer`]); returns when the fetchers are done.
@@ -574,12 +603,14 @@ fn write_until_closed(
     counts: &mut PageCounts,
 ) -> Result<(), StoreError> {
     let mut burst = Burst::default();
+    let mut indexes = DeferredIndexes(context.indexes_deferred);
     // One pass of the outer loop per transaction: it starts with the first page after a
     // commit, and the transaction opens when its first burst is written.
     loop {
         let first = match receiver.blocking_recv() {
-            None => return Ok(()),
+            None => return indexes.build(store),
             Some(WriterMsg::Barrier(done)) => {
+                indexes.build(store)?;
                 let _ = done.send(());
                 continue;
             }
@@ -610,17 +641,31 @@ fn write_until_closed(
             }
         };
         burst.write(&mut transaction, context)?;
-        if let Some(writer) = transaction.writer {
-            let jobs = writer.jobs() as u64;
-            counts.add(writer.commit(context.client.requests())?);
-            context.progress.jobs_archived(&context.project_id, jobs);
-        }
+        transaction.commit(context, counts)?;
         if let Some(done) = barrier {
+            indexes.build(store)?;
             let _ = done.send(());
         }
         if closed {
-            return Ok(());
+            return indexes.build(store);
         }
+    }
+}
+
+/// Whether the query indexes still have to be built, once, before the run's jobs are read.
+struct DeferredIndexes(bool);
+
+impl DeferredIndexes {
+    fn build(&mut self, store: &mut Store) -> Result<(), StoreError> {
+        if std::mem::take(&mut self.0) {
+            let started = Instant::now();
+            let built = store.build_query_indexes()?;
+            tracing::info!(
+                "built {built} query indexes in {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
     }
 }
 
@@ -709,6 +754,7 @@ mod tests {
                 progress: Arc::new(Silent),
                 project_id: "p".into(),
                 runtime: tokio::runtime::Handle::current(),
+                indexes_deferred: false,
             },
         );
         let page = |id: &str| WriterMsg::Page {

@@ -193,21 +193,30 @@ fn a_window_that_keeps_failing_leaves_a_gap_the_next_run_fills_exactly() {
         .contains("could not be read"));
     assert_eq!(status[0]["last_run_outcome"], "failed");
 
-    // The fault is gone: the next run fetches the missing day and only what else is due.
+    // The fault is gone: the next run fetches the missing day (whole, or in pieces that idle
+    // workers share) and only what else is due.
     world.sim.clear_faults();
     let before = world.sim.request_count();
     world.sync(&[]).assert().success();
     assert_has_every_job(&world);
     let lookback_start = now - Duration::hours(7);
+    let read = |param: Option<&str>| {
+        DateTime::parse_from_str(param.unwrap(), "%Y-%m-%dT%H:%M:%S%z").unwrap()
+    };
+    let mut gap_start_read = false;
     for req in &world.sim.requests()[before..] {
-        if let Some(start) = req.param("start_time") {
-            let start = DateTime::parse_from_str(start, "%Y-%m-%dT%H:%M:%S%z").unwrap();
+        if req.param("start_time").is_some() {
+            let (start, end) = (read(req.param("start_time")), read(req.param("end_time")));
+            let in_gap = start >= day - Duration::seconds(1)
+                && end <= day + Duration::days(1) + Duration::seconds(1);
             assert!(
-                start == day - Duration::seconds(1) || start >= lookback_start,
-                "the second run re-read {start}"
+                in_gap || start >= lookback_start,
+                "the second run re-read {start}..{end}"
             );
+            gap_start_read |= start == day - Duration::seconds(1);
         }
     }
+    assert!(gap_start_read, "the gap was read from its start");
     let status = status_json(&world);
     assert_eq!(status[0]["gaps"].as_array().unwrap().len(), 0, "{status}");
     assert_eq!(status[0]["last_run_outcome"], "ok");
@@ -445,6 +454,16 @@ fn kill_9_at_any_moment_leaves_an_intact_archive_that_the_next_run_completes() {
     assert!(killed >= 1, "at least one run was killed mid-way");
     world.sync(&[]).assert().success();
     integrity_ok(&world);
+    // The first run deferred the query indexes and was killed before building them; the run
+    // that completed the archive built them.
+    assert_eq!(
+        world.count(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'jobs'
+             AND name IN ('jobs_instance_id', 'jobs_status', 'jobs_job_name', 'jobs_project',
+                          'jobs_stats')"
+        ),
+        5
+    );
     assert_has_every_job(&world);
     assert_eq!(
         world.count("SELECT count(*) FROM jobs"),
