@@ -42,8 +42,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 const PAGE_SIZE: i64 = 16 * 1024;
 
 /// SQLite's page cache for a writer, in KiB (negative `cache_size` means KiB). It is most of
-/// a sync's memory, which is meant to stay under 64 MiB. The store benchmark wrote 200,000 new
-/// jobs at about 74,000 jobs/s with 24 MiB and 77,000 with 28 or 32 MiB: not worth the memory.
+/// a sync's memory, which is meant to stay under 64 MiB, and SQLite's sorter takes as much
+/// again while a first sync builds its query indexes (`store::indexes`). A larger cache
+/// wrote new jobs a few percent faster at most: not worth the memory.
 const CACHE_KIB: i64 = -16 * 1024;
 
 /// WAL pages written before SQLite copies them back into the archive: 128 MiB of 16 KiB pages.

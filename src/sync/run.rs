@@ -511,16 +511,6 @@ fn spawn_writer(
     std::thread::spawn(move || {
         let mut counts = PageCounts::default();
         let error = write_until_closed(&mut store, &mut receiver, &context, &mut counts).err();
-        if std::env::var("GJ_THREADCPU").is_ok() {
-            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-            let f: Vec<&str> = stat
-                .rsplit(')')
-                .next()
-                .unwrap()
-                .split_whitespace()
-                .collect();
-            eprintln!("writer utime {} stime {} (ticks)", f[11], f[12]);
-        }
         (store, counts, error)
     })
 }
