@@ -43,6 +43,10 @@ pub(crate) const QUERY_INDEXES: [(&str, &str); 5] = [
     ),
 ];
 
+/// The page cache while the indexes are built, in KiB (`cache_size` form): the sorter's
+/// memory too.
+const BUILD_CACHE_KIB: i64 = -4 * 1024;
+
 impl Store {
     /// Drops the query indexes when the archive holds no jobs yet, or when some are missing
     /// already, so that the jobs about to be written cost their key alone. Returns whether
@@ -80,11 +84,27 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sqlite)?;
         let missing = missing_query_indexes(&tx).map_err(sqlite)?;
-        for (name, sql) in QUERY_INDEXES {
-            if missing.contains(&name) {
-                tx.execute_batch(sql).map_err(sqlite)?;
-            }
+        if missing.is_empty() {
+            return Ok(0);
         }
+        // SQLite's sorter, which builds an index, holds as much in memory as the page cache
+        // may. With the cache shrunk while it works, the cache's pages go back to the
+        // allocator and the sorter reuses them, so a first sync of 200,000 jobs peaks no
+        // higher than one of 20,000; the sorter spills the rest to temporary files.
+        let cache: i64 = tx
+            .pragma_query_value(None, "cache_size", |r| r.get(0))
+            .map_err(sqlite)?;
+        tx.pragma_update(None, "cache_size", BUILD_CACHE_KIB)
+            .map_err(sqlite)?;
+        let built = missing.iter().try_for_each(|name| {
+            let (_, sql) = QUERY_INDEXES
+                .iter()
+                .find(|(index, _)| index == name)
+                .expect("missing names come from QUERY_INDEXES");
+            tx.execute_batch(sql)
+        });
+        let restored = tx.pragma_update(None, "cache_size", cache);
+        built.and(restored).map_err(sqlite)?;
         tx.commit().map_err(sqlite)?;
         Ok(missing.len())
     }

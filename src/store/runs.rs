@@ -2,7 +2,6 @@
 //! counters and, for a window's last page, its coverage, in one transaction.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Transaction, TransactionBehavior};
@@ -49,7 +48,6 @@ pub struct PageWriter<'a> {
     counts: PageCounts,
     windows_completed: i64,
     jobs: usize,
-    opened: Instant,
     instance_names: &'a mut InstanceNames,
 }
 
@@ -89,11 +87,6 @@ impl PageWriter<'_> {
     /// Jobs written since the transaction began.
     pub fn jobs(&self) -> usize {
         self.jobs
-    }
-
-    /// How long the transaction has been open.
-    pub fn age(&self) -> Duration {
-        self.opened.elapsed()
     }
 
     /// Adds what was written to the run's counters (and its request count so far) and
@@ -212,7 +205,6 @@ impl Store {
             counts: PageCounts::default(),
             windows_completed: 0,
             jobs: 0,
-            opened: Instant::now(),
             instance_names: &mut self.instance_names,
         })
     }
