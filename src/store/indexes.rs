@@ -163,7 +163,15 @@ mod tests {
             missing_query_indexes(store.connection()).unwrap().len(),
             QUERY_INDEXES.len()
         );
+        let cache = |store: &Store| -> i64 {
+            store
+                .connection()
+                .pragma_query_value(None, "cache_size", |r| r.get(0))
+                .unwrap()
+        };
+        let before = cache(&store);
         assert_eq!(store.build_query_indexes().unwrap(), QUERY_INDEXES.len());
+        assert_eq!(cache(&store), before, "the page cache is restored after the build");
         let built: Vec<_> = definitions(store.connection())
             .into_iter()
             .map(|(name, sql)| (name, sql.replace("IF NOT EXISTS ", "")))
