@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod fingerprint;
 pub mod iam;
 pub mod model;
 pub mod regions;

@@ -12,7 +12,7 @@
 //! While they are deferred, queries still answer, by reading the whole table; the job_id key
 //! is never deferred, because the writer finds archived jobs by it.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::{sqlite_error, Result, Store};
 
@@ -53,12 +53,10 @@ impl Store {
     /// they are deferred; the caller then builds them with [`Store::build_query_indexes`]
     /// once its jobs are written.
     pub fn defer_query_indexes(&mut self) -> Result<bool> {
-        let sqlite = sqlite_error(&self.path);
-        // IMMEDIATE: two syncs starting side by side decide one after the other.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sqlite)?;
+        let path = self.path.clone();
+        let sqlite = sqlite_error(&path);
+        // Two syncs starting side by side decide one after the other.
+        let tx = self.write_transaction()?;
         let has_jobs = tx
             .query_row("SELECT 1 FROM jobs LIMIT 1", [], |_| Ok(()))
             .optional()
@@ -78,11 +76,9 @@ impl Store {
     /// Creates the query indexes that are missing, in one transaction. Returns how many it
     /// built; none when they all exist, which costs a look at the schema.
     pub fn build_query_indexes(&mut self) -> Result<usize> {
-        let sqlite = sqlite_error(&self.path);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sqlite)?;
+        let path = self.path.clone();
+        let sqlite = sqlite_error(&path);
+        let tx = self.write_transaction()?;
         let missing = missing_query_indexes(&tx).map_err(sqlite)?;
         if missing.is_empty() {
             return Ok(0);
@@ -171,7 +167,11 @@ mod tests {
         };
         let before = cache(&store);
         assert_eq!(store.build_query_indexes().unwrap(), QUERY_INDEXES.len());
-        assert_eq!(cache(&store), before, "the page cache is restored after the build");
+        assert_eq!(
+            cache(&store),
+            before,
+            "the page cache is restored after the build"
+        );
         let built: Vec<_> = definitions(store.connection())
             .into_iter()
             .map(|(name, sql)| (name, sql.replace("IF NOT EXISTS ", "")))

@@ -106,6 +106,13 @@ impl Store {
         })
     }
 
+    /// A write transaction that takes the write lock at once (see the `store` module's doc).
+    pub(crate) fn write_transaction(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite_error(&self.path))
+    }
+
     /// The file this store writes.
     pub fn path(&self) -> &Path {
         &self.path

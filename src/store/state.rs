@@ -3,7 +3,7 @@
 //! window's last page, so state and data never disagree.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{sqlite_error, Result, Store};
 use crate::time;
@@ -49,10 +49,7 @@ impl Store {
     ) -> Result<Scope> {
         let path = self.path.clone();
         let sqlite = sqlite_error(&path);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sqlite)?;
+        let tx = self.write_transaction()?;
         let existing: Option<(i64, String)> = tx
             .query_row(
                 "SELECT scope_id, since FROM sync_scopes
