@@ -290,14 +290,7 @@ mod tests {
 
     #[test]
     fn hash_is_the_same_as_parsing_the_whole_object() {
-        let mut corpus: Vec<String> = crate::simulate::Simulator::new(crate::simulate::SimConfig {
-            jobs: 500,
-            ..crate::simulate::SimConfig::default()
-        })
-        .jobs()
-        .iter()
-        .map(|v| v.to_string())
-        .collect();
+        let mut corpus = crate::simulate::sample_job_texts(500);
         corpus.extend(
             [
                 r#"{"job_id":"1","create_time":"2024-03-01T08:00:00+0800","start_time":"","end_time":null}"#,

@@ -370,14 +370,7 @@ mod tests {
     /// fingerprint what `content_hash` gives), on simulated jobs and on odd ones.
     #[test]
     fn a_job_read_from_its_fields_is_the_derived_parse() {
-        let mut corpus: Vec<String> = crate::simulate::Simulator::new(crate::simulate::SimConfig {
-            jobs: 300,
-            ..crate::simulate::SimConfig::default()
-        })
-        .jobs()
-        .iter()
-        .map(|v| v.to_string())
-        .collect();
+        let mut corpus = crate::simulate::sample_job_texts(300);
         corpus.extend(
             [
                 r#"{"job_id":"1"}"#,

@@ -352,3 +352,16 @@ pub async fn run_cli(args: &crate::cli::SimulateArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The texts of `n` generated jobs, as the API sends them, for tests that read jobs.
+#[cfg(test)]
+pub(crate) fn sample_job_texts(n: usize) -> Vec<String> {
+    Simulator::new(SimConfig {
+        jobs: n,
+        ..SimConfig::default()
+    })
+    .jobs()
+    .iter()
+    .map(|v| v.to_string())
+    .collect()
+}
