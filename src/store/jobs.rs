@@ -6,11 +6,11 @@
 //! once in `+0800` and once in `+0000` is one version, so an API that changes its offset does
 //! not flood the history.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
+use rustc_hash::FxHashSet;
 
 use crate::api::ScheduleTask;
 use crate::time;
@@ -251,19 +251,21 @@ fn insert_new_job(
     Ok(inserted == 1)
 }
 
+/// Instance name pairs remembered at most (about a MiB).
+const REMEMBERED_INSTANCE_NAMES: usize = 16_384;
+
 /// The (instance_id, instance_name) pairs written to `instance_names`, which lists every name
 /// each instance was archived under for `--instance NAME`. An instance has many jobs and a name
 /// or two, so remembering the pairs turns a write per job into one per pair; memory is bounded
 /// by the instances, not the jobs. Pairs count once their transaction commits.
-/// Instance name pairs remembered at most (about a MiB).
-const REMEMBERED_INSTANCE_NAMES: usize = 16_384;
-
 #[derive(Debug, Default)]
 pub(crate) struct InstanceNames {
     /// Each pair as one string, `<length of instance_id>:<instance_id><instance_name>` (the
-    /// length keeps it unambiguous whatever the text holds): one allocation a pair.
-    committed: HashSet<Box<str>>,
-    pending: HashSet<Box<str>>,
+    /// length keeps it unambiguous whatever the text holds): one allocation a pair. Looked up
+    /// twice for every job written, so hashed with Fx rather than SipHash (the texts come from
+    /// the cloud API, and the set is bounded).
+    committed: FxHashSet<Box<str>>,
+    pending: FxHashSet<Box<str>>,
     /// The key being looked up, reused so a known pair costs no allocation.
     key: String,
 }
