@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -176,7 +175,6 @@ pub struct Client {
     url: Url,
     limiter: DefaultDirectRateLimiter,
     requests: AtomicU64,
-    bodies: BodyBuffers,
 }
 
 impl Client {
@@ -210,7 +208,6 @@ impl Client {
             url,
             limiter: RateLimiter::direct(quota),
             requests: AtomicU64::new(0),
-            bodies: BodyBuffers::default(),
             config,
         })
     }
@@ -335,13 +332,11 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let mut buffer = self.bodies.take();
-        let result = match read_body(response, &mut buffer).await {
-            Ok(()) => parse_response(status, retry_after, &buffer),
-            Err(e) => Err(self.transport_error(e)),
-        };
-        self.bodies.give_back(buffer);
-        result
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        parse_response(status, retry_after, &body)
     }
 
     fn transport_error(&self, e: reqwest::Error) -> ApiError {
@@ -363,17 +358,6 @@ impl Client {
             ApiError::Unreachable { endpoint, detail }
         }
     }
-}
-
-/// Reads a response's body into `buffer`.
-async fn read_body(
-    mut response: reqwest::Response,
-    buffer: &mut Vec<u8>,
-) -> Result<(), reqwest::Error> {
-    while let Some(chunk) = response.chunk().await? {
-        buffer.extend_from_slice(&chunk);
-    }
-    Ok(())
 }
 
 /// A page, or the error a non-2xx body describes.
@@ -402,36 +386,6 @@ fn parse_response(
         });
     }
     ListJobsPage::from_json(&body).map_err(|detail| ApiError::Malformed { detail })
-}
-
-/// Buffers for response bodies, kept between requests. A page is ~50 KB: allocating and
-/// freeing a buffer that size for every page made the allocator consolidate its free lists
-/// each time, a visible share of a sync's CPU. There are at most as many buffers as requests
-/// ever ran at once.
-#[derive(Default)]
-struct BodyBuffers(Mutex<Vec<Vec<u8>>>);
-
-/// A buffer that grew past this (an unusually large body) is not kept.
-const KEPT_BODY_BYTES: usize = 1 << 20;
-
-impl BodyBuffers {
-    fn take(&self) -> Vec<u8> {
-        self.lock().pop().unwrap_or_default()
-    }
-
-    fn give_back(&self, mut buffer: Vec<u8>) {
-        if buffer.capacity() <= KEPT_BODY_BYTES {
-            buffer.clear();
-            self.lock().push(buffer);
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
-        // A panic elsewhere cannot leave a list of empty buffers inconsistent.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
 }
 
 #[cfg(test)]
