@@ -190,15 +190,16 @@ fn time_query(db: &Path, args: &[&str]) -> anyhow::Result<(Vec<Duration>, usize)
         .into_iter()
         .chain(args.iter().copied());
     let cli = Cli::try_parse_from(argv)?;
-    let Command::Query(query) = cli.command else {
+    let Command::Query(args) = cli.command else {
         unreachable!()
     };
+    let query = gaussjobs::app::query_request(&args, now())?;
     let mut times = Vec::new();
     let mut lines = 0;
     for _ in 0..RUNS {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let started = Instant::now();
-        run_with_style(db, &query, now(), TableStyle::PLAIN, &mut out, &mut err)?;
+        run_with_style(db, &query, TableStyle::PLAIN, &mut out, &mut err)?;
         times.push(started.elapsed());
         lines = out.iter().filter(|b| **b == b'\n').count();
     }

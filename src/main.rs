@@ -2,14 +2,14 @@
 
 use std::process::ExitCode;
 
-use gaussjobs::{app, exit, logging};
+use gaussjobs::{app, exit};
 
 fn main() -> ExitCode {
     let cli = match app::parse() {
         Ok(cli) => cli,
         Err(code) => return ExitCode::from(code),
     };
-    logging::init(cli.verbose, cli.quiet, cli.log_format);
+    app::init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

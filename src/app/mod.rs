@@ -1,23 +1,34 @@
-//! Runs each command: parses, dispatches to the room that does the work, and prints a sync's
-//! outcome (summary lines, `--json`). Turning flags into sync options is `options`.
+//! The edge of the program: parses the command line, turns each command's flags into one
+//! typed request (the only room that sees clap's types), hands it to the room that does the
+//! work, and prints a sync's outcome. Words for users live here and in `exit`.
 
+mod config;
+mod demo;
+mod logging;
 mod options;
+mod outcome;
+mod progress;
+mod query_request;
+mod simulate;
+mod times;
 
 pub use options::{account_options, sync_options, CredentialSource, EnvCredentials};
+pub use query_request::query_request;
+#[cfg(test)]
+pub(crate) use query_request::query_request_from_argv;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use clap::{CommandFactory, Parser};
-use serde_json::json;
 
 use crate::cli::{Cli, Command, SyncArgs};
 use crate::exit;
-use crate::progress;
-use crate::sync::{Progress, RunControl, SyncFailed, SyncOptions, SyncReport};
+use crate::sync::{Progress, RunControl, SyncOptions};
 use crate::time;
+use outcome::{ErrorOutcome, ProjectOutcome, ProjectRun, SyncOutcome};
 
 /// Parses the command line. On a clap error returns the exit code after printing it; a
 /// `sync --json` usage error also prints the JSON outcome, so monitoring always gets one.
@@ -31,24 +42,42 @@ pub fn parse() -> Result<Cli, u8> {
         let _ = e.print();
         return Err(exit::OK);
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if wants_sync_json(&args) {
+    if wants_sync_json(std::env::args_os().collect()) {
         let rendered = e.render().to_string();
         let first = rendered.lines().next().unwrap_or("invalid command line");
         let message = first.trim_start_matches("error: ").to_string();
-        print_outcome(
-            exit::USAGE,
-            Vec::new(),
-            Some(json!({ "code": null, "message": message })),
-        );
+        let error = ErrorOutcome {
+            code: None,
+            message,
+        };
+        SyncOutcome::new(exit::USAGE, Vec::new(), Some(error)).print();
     }
     let _ = e.print();
     Err(exit::USAGE)
 }
 
-/// Whether a command line that clap refused asked for `sync --json`.
-fn wants_sync_json(args: &[String]) -> bool {
-    args.iter().any(|a| a == "sync") && args.iter().any(|a| a == "--json")
+/// Whether a command line that clap refused is `sync ... --json`. It is parsed again with
+/// errors ignored, so only a `sync` command counts (not `query jobs --job-name sync --json`);
+/// `--json` counts when clap read it, or when it stands after an argument clap stopped at.
+fn wants_sync_json(argv: Vec<std::ffi::OsString>) -> bool {
+    let Ok(matches) = Cli::command()
+        .ignore_errors(true)
+        .try_get_matches_from(argv.clone())
+    else {
+        return false;
+    };
+    match matches.subcommand() {
+        Some(("sync", sync)) => {
+            sync.try_get_one::<bool>("json").ok().flatten() == Some(&true)
+                || argv.iter().any(|a| a == "--json")
+        }
+        _ => false,
+    }
+}
+
+/// Sets up logging on stderr from the global flags.
+pub fn init_logging(cli: &Cli) {
+    logging::init(cli.verbose, cli.quiet, cli.log_format);
 }
 
 /// Runs the parsed command line.
@@ -58,18 +87,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Sync(ref args) => sync(&db, args, now, cli.quiet).await,
         Command::Query(ref args) => {
+            let request = query_request::query_request(args, now)?;
             let stdout = std::io::stdout();
             let stderr = std::io::stderr();
-            crate::query::run(&db, args, now, &mut stdout.lock(), &mut stderr.lock())
+            crate::query::run(&db, &request, &mut stdout.lock(), &mut stderr.lock())
         }
         Command::Status(ref args) => {
+            let request = query_request::status_request(args);
             let stdout = std::io::stdout();
-            crate::status::run(&db, args.format, now, &mut stdout.lock())
+            crate::query::status::run(&db, &request, now, &mut stdout.lock())
         }
-        Command::Simulate(ref args) => crate::simulate::run_cli(args).await,
+        Command::Simulate(ref args) => simulate::run(args).await,
         Command::Demo(ref args) => {
+            let request = demo::DemoRequest { jobs: args.jobs };
             let stdout = std::io::stdout();
-            crate::demo::run(&db, args, &mut stdout.lock()).await
+            demo::run(&db, &request, &mut stdout.lock()).await
         }
         Command::Completions { shell } => {
             let mut command = Cli::command();
@@ -83,21 +115,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// One project of a sync: the account it came from (config runs) and how it went.
-struct ProjectRun {
-    account: Option<String>,
-    project_id: String,
-    result: anyhow::Result<SyncReport>,
-}
-
 /// `gaussjobs sync`: one project (`--project-id`) or the accounts of `--config`. Human lines
 /// go to stderr; with `--json`, one JSON object goes to stdout whatever happens.
 async fn sync(db: &Path, args: &SyncArgs, now: DateTime<Utc>, quiet: bool) -> anyhow::Result<()> {
     let runs = sync_projects(db, args, now, quiet).await;
     let (projects, result) = match runs {
         Ok(runs) => {
-            let projects = runs.iter().map(project_json).collect();
-            (projects, summarise(runs, quiet))
+            let projects = runs.iter().map(ProjectOutcome::of).collect();
+            (projects, outcome::summarise(runs, quiet))
         }
         Err(e) => (Vec::new(), Err(e)),
     };
@@ -106,7 +131,8 @@ async fn sync(db: &Path, args: &SyncArgs, now: DateTime<Utc>, quiet: bool) -> an
             Ok(()) => exit::OK,
             Err(e) => exit::code_for(e),
         };
-        print_outcome(code, projects, result.as_ref().err().map(exit::to_json));
+        let error = result.as_ref().err().map(ErrorOutcome::of);
+        SyncOutcome::new(code, projects, error).print();
     }
     result
 }
@@ -153,82 +179,17 @@ async fn sync_projects(
         .collect())
 }
 
-/// Prints the human lines on stderr and returns the run's result: a single project's own
-/// error, or for config runs one line per account (prefixed with its name; one that failed
-/// does not stop the others) and an error naming the accounts that failed.
-fn summarise(runs: Vec<ProjectRun>, quiet: bool) -> anyhow::Result<()> {
-    let total = runs.len();
-    let mut failed = Vec::new();
-    for run in runs {
-        match (run.account, run.result) {
-            (None, Ok(report)) => {
-                if !quiet {
-                    eprintln!("{}", report.summary());
-                }
-            }
-            (None, Err(e)) => return Err(e),
-            (Some(name), Ok(report)) => {
-                if !quiet {
-                    eprintln!("{name}: {}", report.summary());
-                }
-            }
-            (Some(name), Err(e)) => {
-                let mut text = Vec::new();
-                exit::report(&e, &mut text);
-                for line in String::from_utf8_lossy(&text).lines() {
-                    eprintln!("{name}: {line}");
-                }
-                failed.push(name);
-            }
-        }
-    }
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!(
-            "{} of {} accounts failed: {}",
-            failed.len(),
-            total,
-            failed.join(", ")
-        ))
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::wants_sync_json;
 
-/// One project of `sync --json`. A failed project still gives the counts of what it fetched
-/// (they are kept); they are 0 when it failed before fetching anything.
-fn project_json(run: &ProjectRun) -> serde_json::Value {
-    let report = match &run.result {
-        Ok(report) => Some(report),
-        Err(e) => e
-            .downcast_ref::<SyncFailed>()
-            .map(|failed| failed.report.as_ref()),
-    };
-    let empty = SyncReport::default();
-    let r = report.unwrap_or(&empty);
-    json!({
-        "project_id": run.project_id,
-        "account": run.account,
-        "outcome": if run.result.is_ok() { "ok" } else { "failed" },
-        "new": r.counts.new,
-        "changed": r.counts.changed,
-        "unchanged": r.counts.unchanged,
-        "requests": r.requests,
-        "seconds": (r.seconds * 1000.0).round() / 1000.0,
-        "windows_planned": r.windows_planned,
-        "windows_completed": r.windows_completed,
-        "open_jobs_checked": r.open_jobs_checked,
-        "error": run.result.as_ref().err().map(exit::to_json),
-    })
-}
-
-/// The one object `sync --json` prints on stdout.
-fn print_outcome(code: u8, projects: Vec<serde_json::Value>, error: Option<serde_json::Value>) {
-    let outcome = json!({
-        "outcome": exit::outcome_name(code),
-        "exit_code": code,
-        "projects": projects,
-        "error": error,
-    });
-    // A monitor that stopped reading is not worth a panic.
-    let _ = writeln!(std::io::stdout(), "{outcome}");
+    #[test]
+    fn only_the_syncs_own_json_flag_asks_for_a_json_outcome() {
+        let yes = |argv: &str| wants_sync_json(argv.split(' ').map(Into::into).collect());
+        assert!(yes("gaussjobs sync --json --page-size 0"));
+        assert!(yes("gaussjobs --db x.db sync --bogus --json"));
+        assert!(!yes("gaussjobs query jobs --job-name sync --json"));
+        assert!(!yes("gaussjobs sync --page-size 0"));
+        assert!(!yes("gaussjobs query sql sync --json"));
+    }
 }

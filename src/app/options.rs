@@ -9,12 +9,14 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use url::Url;
 
+use super::config::{self, Account};
+use super::query_request::statuses;
+use super::times::time_range;
 use crate::api::auth::{AkSk, Credential, Secret};
 use crate::api::iam::{IamLogin, IamSession};
-use crate::api::model::{JobStatus, Language};
+use crate::api::model::Language;
 use crate::api::regions;
 use crate::cli::{LanguageArg, SyncArgs};
-use crate::config::{self, Account};
 use crate::exit::{usage, usage_with_hint};
 use crate::sync::{Filter, SyncOptions};
 use crate::time;
@@ -140,23 +142,7 @@ fn apply_common(
     args: &SyncArgs,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let user_time = |flag: &str, value: &Option<String>| -> anyhow::Result<Option<DateTime<Utc>>> {
-        value
-            .as_deref()
-            .map(|v| time::parse_user_time(v, now).map_err(|e| usage(format!("{flag}: {e}"))))
-            .transpose()
-    };
-    let since = user_time("--since", &args.since)?;
-    let until = user_time("--until", &args.until)?;
-    if let (Some(s), Some(u)) = (since, until) {
-        if s >= u {
-            return Err(usage(format!(
-                "--since ({}) must be before --until ({})",
-                time::to_store(s),
-                time::to_store(u)
-            )));
-        }
-    }
+    let (since, until) = time_range(args.since.as_deref(), args.until.as_deref(), now)?;
     if let Some(u) = until {
         if u > now + Duration::days(1) {
             return Err(usage("--until is in the future"));
@@ -171,20 +157,12 @@ fn apply_common(
     if !(args.max_rps > 0.0 && args.max_rps.is_finite()) {
         return Err(usage("--max-rps must be a positive number"));
     }
-    let status = args
-        .status
-        .as_deref()
-        .map(|s| {
-            JobStatus::parse(s)
-                .map(|s| s.as_str().to_string())
-                .ok_or_else(|| {
-                    usage(format!(
-                        "--status {s:?} is not a job status; use one of {}",
-                        JobStatus::names()
-                    ))
-                })
-        })
-        .transpose()?;
+    // The API filters on one status; the words for a bad one are those of `query --status`.
+    let status = match statuses(args.status.as_deref())?.as_slice() {
+        [] => None,
+        [one] => Some(one.as_str().to_string()),
+        _ => return Err(usage("sync --status takes one status")),
+    };
     options.since = since;
     options.until = until;
     options.window = window;

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::Connection;
 
-use super::filter::{check_limit, fetch_limit, user_time, Filter};
+use super::filter::{fetch_limit, Filter};
+use super::render::Format;
 use super::render::{self, Cell, Rows, TableStyle};
-use crate::cli::{AsOfArgs, Format};
 
 /// The columns: the job as known at T, when that version was seen, and its status today.
 pub const COLUMNS: [&str; 12] = [
@@ -37,15 +37,6 @@ pub struct AsOfQuery {
 }
 
 impl AsOfQuery {
-    pub fn from_args(args: &AsOfArgs, now: DateTime<Utc>) -> anyhow::Result<AsOfQuery> {
-        let at = user_time("as-of time", Some(&args.at), now)?.expect("a value was given");
-        Ok(AsOfQuery {
-            at,
-            filter: Filter::from_args(&args.filter, now)?,
-            limit: check_limit(args.limit)?,
-        })
-    }
-
     /// Walks jobs newest first by create time (a job cannot be seen before it was created,
     /// so create_time <= T bounds the index range). A job whose newest version was seen by T is
     /// answered from its own row; otherwise `h` is its newest superseded version seen by T,

@@ -1,11 +1,10 @@
-//! The job filters shared by `query jobs`, `stats` and `as-of`: flags checked into a
-//! [`Filter`], and a `Filter` turned into WHERE clauses with bound parameters.
+//! The job filters shared by `query jobs`, `stats` and `as-of`: a checked [`Filter`] turned
+//! into WHERE clauses with bound parameters.
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
 
 use crate::api::model::JobStatus;
-use crate::cli::FilterArgs;
 
 /// Which jobs, checked.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -22,78 +21,7 @@ pub struct Filter {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// Reads a time flag; a bad value is a usage error naming the flag.
-pub fn user_time(
-    flag: &str,
-    value: Option<&str>,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Option<DateTime<Utc>>> {
-    value
-        .map(|s| {
-            crate::time::parse_user_time(s, now)
-                .map_err(|e| crate::exit::usage(format!("--{flag}: {e}")))
-        })
-        .transpose()
-}
-
-/// A create-time range: inclusive start, exclusive end, either open.
-pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
-/// Reads --since/--until and refuses a range that ends before it starts.
-pub fn time_range(
-    since: Option<&str>,
-    until: Option<&str>,
-    now: DateTime<Utc>,
-) -> anyhow::Result<TimeRange> {
-    let since = user_time("since", since, now)?;
-    let until = user_time("until", until, now)?;
-    if let (Some(s), Some(u)) = (since, until) {
-        if s > u {
-            return Err(crate::exit::usage(format!(
-                "--since ({}) is after --until ({})",
-                crate::time::to_store(s),
-                crate::time::to_store(u)
-            )));
-        }
-    }
-    Ok((since, until))
-}
-
 impl Filter {
-    /// Reads the flags; bad values are usage errors.
-    pub fn from_args(args: &FilterArgs, now: DateTime<Utc>) -> anyhow::Result<Filter> {
-        let mut statuses = Vec::new();
-        // `--status Failed,Canceled` is accepted as well as repeating the flag.
-        for given in args.status.iter().flat_map(|s| s.split(',')) {
-            let status = JobStatus::parse(given).ok_or_else(|| {
-                crate::exit::usage_with_hint(
-                    format!("unknown job status {:?}", given.trim()),
-                    format!("--status is one of {}", JobStatus::names()),
-                )
-            })?;
-            if !statuses.contains(&status) {
-                statuses.push(status);
-            }
-        }
-        if args.open {
-            for status in JobStatus::ALL.into_iter().filter(|s| s.is_open()) {
-                if !statuses.contains(&status) {
-                    statuses.push(status);
-                }
-            }
-        }
-        let (since, until) = time_range(args.since.as_deref(), args.until.as_deref(), now)?;
-        Ok(Filter {
-            statuses,
-            job_name: args.job_name.clone(),
-            like: args.like,
-            instance: args.instance.clone(),
-            project: args.project.clone(),
-            since,
-            until,
-        })
-    }
-
     /// WHERE clauses (to be joined with AND) and their parameters. `jobs` prefixes the
     /// columns of the jobs table (`""` or `"j."`), `status` is the column the status filter
     /// applies to (as-of filters the historical status, not today's).
@@ -175,12 +103,4 @@ pub fn fetch_limit(limit: u64) -> SqlValue {
             .min(i64::MAX - 1)
             + 1,
     )
-}
-
-/// Refuses `--limit 0`.
-pub fn check_limit(limit: u64) -> anyhow::Result<u64> {
-    if limit == 0 {
-        return Err(crate::exit::usage("--limit must be at least 1"));
-    }
-    Ok(limit)
 }

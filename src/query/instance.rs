@@ -8,9 +8,9 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::filter::{time_range, where_clause};
+use super::filter::where_clause;
+use super::render::Format;
 use super::render::{self, Cell, Rows, TableStyle};
-use crate::cli::{Format, InstanceArgs};
 
 /// The job columns, oldest job first.
 pub const JOB_COLUMNS: [&str; 9] = [
@@ -43,17 +43,6 @@ pub struct InstanceQuery {
     pub instance: String,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
-}
-
-impl InstanceQuery {
-    pub fn from_args(args: &InstanceArgs, now: DateTime<Utc>) -> anyhow::Result<InstanceQuery> {
-        let (since, until) = time_range(args.since.as_deref(), args.until.as_deref(), now)?;
-        Ok(InstanceQuery {
-            instance: args.instance.clone(),
-            since,
-            until,
-        })
-    }
 }
 
 /// One instance's answer.

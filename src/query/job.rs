@@ -5,8 +5,8 @@ use std::io::Write;
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
+use super::render::Format;
 use super::render::{self, Cell, Rows, TableStyle};
-use crate::cli::Format;
 
 /// The job's columns: what `query jobs` shows plus the archive's bookkeeping (not raw).
 const JOB_COLUMNS: [&str; 15] = [

@@ -3,13 +3,12 @@
 
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::Connection;
 
-use super::filter::{check_limit, fetch_limit, where_clause, Filter};
+use super::filter::{fetch_limit, where_clause, Filter};
+use super::render::Format;
 use super::render::{self, Cell, Rows, TableStyle};
-use crate::cli::{Format, JobsArgs, Order};
 
 /// The columns `query jobs` prints, in order (json, ndjson, csv).
 pub const COLUMNS: [&str; 12] = [
@@ -41,6 +40,18 @@ const TABLE_COLUMNS: [&str; 9] = [
     "end_time",
 ];
 
+/// The row order of `query jobs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Newest create time first.
+    #[default]
+    Newest,
+    /// Oldest create time first.
+    Oldest,
+    /// Longest run (end_time - start_time) first; jobs without both times last.
+    Longest,
+}
+
 /// What `query jobs` was asked for, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobsQuery {
@@ -50,15 +61,6 @@ pub struct JobsQuery {
 }
 
 impl JobsQuery {
-    /// Reads the flags; bad values are usage errors.
-    pub fn from_args(args: &JobsArgs, now: DateTime<Utc>) -> anyhow::Result<JobsQuery> {
-        Ok(JobsQuery {
-            filter: Filter::from_args(&args.filter, now)?,
-            limit: check_limit(args.limit)?,
-            order: args.order,
-        })
-    }
-
     /// The statement and its parameters. Only placeholders are generated here; every value
     /// the user typed is bound.
     pub fn to_sql(&self) -> (String, Vec<SqlValue>) {

@@ -1,6 +1,7 @@
-//! Offline questions about the archive: `query jobs`, `job`, `instance`, `stats`, `as-of` and
-//! `sql`, answered from a read-only connection and rendered as table, JSON, NDJSON or CSV.
-//! Never touches the network and never writes the file.
+//! Offline questions about the archive: `query jobs`, `job`, `instance`, `stats`, `as-of`,
+//! `sql` and `status`, answered from a read-only connection and rendered as table, JSON,
+//! NDJSON or CSV. Never touches the network and never writes the file. Each question comes
+//! in as a checked request (`app` turns flags into them).
 
 pub mod as_of;
 pub mod filter;
@@ -10,6 +11,7 @@ pub mod jobs;
 pub mod render;
 pub mod sql;
 pub mod stats;
+pub mod status;
 
 #[cfg(test)]
 mod tests;
@@ -17,63 +19,67 @@ mod tests;
 use std::io::Write;
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
+pub use as_of::AsOfQuery;
+pub use filter::Filter;
+pub use instance::InstanceQuery;
+pub use jobs::{JobsQuery, Order};
+pub use render::{Cell, DisplayTz, Format, Rows, TableStyle};
+pub use stats::{Key, StatsQuery};
+pub use status::StatusRequest;
 
-use crate::cli::{QueryArgs, QueryCommand};
-pub use render::{Cell, Rows, TableStyle};
+/// One `query` command, checked: the question, the output format and the zone of table times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryRequest {
+    pub format: Format,
+    pub tz: DisplayTz,
+    pub question: Question,
+}
 
-/// Runs one `query` command against the archive at `db`, writing the answer to `out` and
-/// notes (such as "more rows exist") to `err`. Tables fit the terminal when stdout is one.
+/// The questions `query` answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Question {
+    Jobs(JobsQuery),
+    Job { job_id: String },
+    Instance(InstanceQuery),
+    Stats(StatsQuery),
+    AsOf(AsOfQuery),
+    Sql { sql: String, params: Vec<String> },
+}
+
+/// Answers `request` from the archive at `db`, writing the answer to `out` and notes (such as
+/// "more rows exist") to `err`. Tables fit the terminal when stdout is one.
 pub fn run(
     db: &Path,
-    args: &QueryArgs,
-    now: DateTime<Utc>,
+    request: &QueryRequest,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    run_with_style(db, args, now, TableStyle::for_stdout(), out, err)
+    run_with_style(db, request, TableStyle::for_stdout(), out, err)
 }
 
 /// [`run`] with the table layout chosen by the caller (tests use [`TableStyle::PLAIN`]).
 pub fn run_with_style(
     db: &Path,
-    args: &QueryArgs,
-    now: DateTime<Utc>,
+    request: &QueryRequest,
     style: TableStyle,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let open = || -> anyhow::Result<rusqlite::Connection> {
-        let conn = crate::store::open_current_read_only(db)?;
-        // Reading pages through mmap instead of read() halves a full index scan on a big
-        // archive; SQLite caps the size at what the platform allows and falls back to read().
-        conn.pragma_update(None, "mmap_size", 2_000_000_000i64)?;
-        Ok(conn)
-    };
-    // Flags first: a typo is reported as such even when the archive is missing too.
+    let conn = crate::store::open_current_read_only(db)?;
+    // Reading pages through mmap instead of read() halves a full index scan on a big
+    // archive; SQLite caps the size at what the platform allows and falls back to read().
+    conn.pragma_update(None, "mmap_size", 2_000_000_000i64)?;
     let style = TableStyle {
-        tz: render::DisplayTz::parse(&args.tz)?,
+        tz: request.tz,
         ..style
     };
-    let format = args.format;
-    match &args.command {
-        QueryCommand::Jobs(jobs_args) => {
-            let query = jobs::JobsQuery::from_args(jobs_args, now)?;
-            jobs::run(&open()?, &query, format, style, out, err)
-        }
-        QueryCommand::Job { job_id } => job::run(&open()?, job_id, format, style, out),
-        QueryCommand::Instance(instance_args) => {
-            let query = instance::InstanceQuery::from_args(instance_args, now)?;
-            instance::run(&open()?, &query, format, style, out)
-        }
-        QueryCommand::Stats(stats_args) => {
-            let query = stats::StatsQuery::from_args(stats_args, now)?;
-            stats::run(&open()?, &query, format, style, out)
-        }
-        QueryCommand::AsOf(as_of_args) => {
-            let query = as_of::AsOfQuery::from_args(as_of_args, now)?;
-            as_of::run(&open()?, &query, format, style, out, err)
-        }
-        QueryCommand::Sql { sql, params } => sql::run(&open()?, sql, params, format, style, out),
+    let format = request.format;
+    match &request.question {
+        Question::Jobs(query) => jobs::run(&conn, query, format, style, out, err),
+        Question::Job { job_id } => job::run(&conn, job_id, format, style, out),
+        Question::Instance(query) => instance::run(&conn, query, format, style, out),
+        Question::Stats(query) => stats::run(&conn, query, format, style, out),
+        Question::AsOf(query) => as_of::run(&conn, query, format, style, out, err),
+        Question::Sql { sql, params } => sql::run(&conn, sql, params, format, style, out),
     }
 }

@@ -7,7 +7,15 @@ use comfy_table::{presets, ContentArrangement, Table};
 use rusqlite::types::ValueRef;
 use serde_json::{Map, Value};
 
-use crate::cli::Format;
+/// How an answer is written: a table for people, or JSON, NDJSON or CSV for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Csv,
+    Ndjson,
+}
 
 /// One value of a result set, typed the way it is rendered.
 #[derive(Debug, Clone, PartialEq)]

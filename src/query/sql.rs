@@ -4,8 +4,8 @@ use std::io::Write;
 
 use rusqlite::{Batch, Connection};
 
+use super::render::Format;
 use super::render::{self, Cell, Rows, TableStyle};
-use crate::cli::Format;
 
 const TABLES_HINT: &str = "the archive's tables are jobs, superseded_versions, sync_scopes, \
                            sync_coverage and sync_runs, with the views job_history (every \

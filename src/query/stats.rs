@@ -6,13 +6,12 @@
 
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
 use super::filter::{where_clause, Filter};
+use super::render::Format;
 use super::render::{self, Cell, Rows, TableStyle};
-use crate::cli::{Format, StatsArgs};
 
 /// A grouping key: its name on the command line and in the output, and how it is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +59,8 @@ impl Key {
         }
     }
 
-    fn parse(s: &str) -> Option<Key> {
+    /// The key named `s` (any case), if any.
+    pub fn parse(s: &str) -> Option<Key> {
         Key::ALL
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(s.trim()))
@@ -110,28 +110,6 @@ pub struct StatsQuery {
 }
 
 impl StatsQuery {
-    pub fn from_args(args: &StatsArgs, now: DateTime<Utc>) -> anyhow::Result<StatsQuery> {
-        let mut keys = Vec::new();
-        for given in args.by.iter().filter(|s| !s.trim().is_empty()) {
-            let key = Key::parse(given).ok_or_else(|| {
-                crate::exit::usage_with_hint(
-                    format!("unknown --by key {:?}", given.trim()),
-                    format!(
-                        "--by takes one or more of {}",
-                        Key::ALL.map(Key::name).join(", ")
-                    ),
-                )
-            })?;
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
-        Ok(StatsQuery {
-            keys,
-            filter: Filter::from_args(&args.filter, now)?,
-        })
-    }
-
     /// The output columns: the keys, then the figures.
     pub fn columns(&self) -> Vec<&'static str> {
         let mut columns: Vec<&'static str> = self.keys.iter().map(|k| k.name()).collect();

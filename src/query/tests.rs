@@ -3,12 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeZone, Utc};
-use clap::Parser;
 use rusqlite::{params, Connection};
 use serde_json::Value;
 
-use super::{run_with_style, TableStyle};
-use crate::cli::{Cli, Command};
+use super::{run_with_style, Question, TableStyle};
+use crate::app::query_request_from_argv;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 3, 6, 0, 0, 0).unwrap()
@@ -149,20 +148,9 @@ struct Output {
 
 /// Runs `gaussjobs query ARGS...` through clap, as main would, with a fixed table layout.
 fn query(db: &Path, args: &[&str]) -> Output {
-    let argv = ["gaussjobs", "query"].iter().chain(args).copied();
-    let cli = Cli::try_parse_from(argv).expect("arguments parse");
-    let Command::Query(query_args) = cli.command else {
-        panic!("not a query command")
-    };
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let result = run_with_style(
-        db,
-        &query_args,
-        now(),
-        TableStyle::PLAIN,
-        &mut out,
-        &mut err,
-    );
+    let result = query_request_from_argv(args, now())
+        .and_then(|request| run_with_style(db, &request, TableStyle::PLAIN, &mut out, &mut err));
     Output {
         result,
         out: String::from_utf8(out).unwrap(),
@@ -1360,15 +1348,13 @@ fn plan(conn: &Connection, sql: &str, params: &[rusqlite::types::Value]) -> Vec<
 fn filters_use_indexes() {
     let f = fixture_with_history();
     let conn = crate::store::open_read_only(&f.path).unwrap();
+    let question = |args: &[&str]| query_request_from_argv(args, now()).unwrap().question;
     let cli_query = |args: &[&str]| -> super::jobs::JobsQuery {
-        let argv = ["gaussjobs", "query", "jobs"].iter().chain(args).copied();
-        let Command::Query(q) = Cli::try_parse_from(argv).unwrap().command else {
+        let argv: Vec<&str> = ["jobs"].iter().chain(args).copied().collect();
+        let Question::Jobs(q) = question(&argv) else {
             unreachable!()
         };
-        let crate::cli::QueryCommand::Jobs(a) = q.command else {
-            unreachable!()
-        };
-        super::jobs::JobsQuery::from_args(&a, now()).unwrap()
+        q
     };
     let cases: &[(&[&str], &str)] = &[
         (&[], "jobs_stats"),
@@ -1422,16 +1408,11 @@ fn filters_use_indexes() {
         ),
         (&["--instance", "inst-1", "--by", "day"], "jobs_instance_id"),
     ] {
-        let argv = ["gaussjobs", "query", "stats"].iter().chain(args).copied();
-        let Command::Query(q) = Cli::try_parse_from(argv).unwrap().command else {
+        let argv: Vec<&str> = ["stats"].iter().chain(args).copied().collect();
+        let Question::Stats(q) = question(&argv) else {
             unreachable!()
         };
-        let crate::cli::QueryCommand::Stats(a) = q.command else {
-            unreachable!()
-        };
-        let (sql, params) = super::stats::StatsQuery::from_args(&a, now())
-            .unwrap()
-            .to_sql();
+        let (sql, params) = q.to_sql();
         let text = plan(&conn, &sql, &params).join("\n");
         assert!(
             text.contains(index),
@@ -1443,23 +1424,10 @@ fn filters_use_indexes() {
         );
     }
     // as-of walks jobs by create time and finds superseded versions by their as-of index.
-    let argv = [
-        "gaussjobs",
-        "query",
-        "as-of",
-        "2024-03-04",
-        "--instance",
-        "inst-1",
-    ];
-    let Command::Query(q) = Cli::try_parse_from(argv).unwrap().command else {
+    let Question::AsOf(q) = question(&["as-of", "2024-03-04", "--instance", "inst-1"]) else {
         unreachable!()
     };
-    let crate::cli::QueryCommand::AsOf(a) = q.command else {
-        unreachable!()
-    };
-    let (sql, params) = super::as_of::AsOfQuery::from_args(&a, now())
-        .unwrap()
-        .to_sql();
+    let (sql, params) = q.to_sql();
     let text = plan(&conn, &sql, &params).join("\n");
     assert!(text.contains("superseded_versions_as_of"), "{text}");
     assert!(text.contains("jobs_instance"), "{text}");

@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 pub use auth::{SimAkSk, SimIamUser};
@@ -319,38 +318,6 @@ impl Drop for BackgroundServer {
             let _ = thread.join();
         }
     }
-}
-
-/// `gaussjobs simulate`: serves on loopback only (the fake has no real security) until Ctrl-C.
-pub async fn run_cli(args: &crate::cli::SimulateArgs) -> anyhow::Result<()> {
-    let config = SimConfig {
-        jobs: args.jobs,
-        days: args.days,
-        seed: args.seed,
-        token: args.token.clone(),
-        project_id: args.project_id.clone(),
-        latency: Duration::from_millis(args.latency_ms),
-        ..SimConfig::default()
-    };
-    let sim = Simulator::new(config);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
-    let addr = listener.local_addr()?;
-    // One line, URL first, so scripts can read it with `cut -d' ' -f1`.
-    println!(
-        "http://{addr} project_id={} token={} jobs={}",
-        args.project_id,
-        args.token,
-        sim.job_count()
-    );
-    use std::io::Write;
-    std::io::stdout().flush()?;
-    tokio::select! {
-        served = sim.serve(listener) => served.context("the simulator stopped")?,
-        signal = tokio::signal::ctrl_c() => signal.context("waiting for Ctrl-C")?,
-    }
-    Ok(())
 }
 
 /// The texts of `n` generated jobs, as the API sends them, for tests that read jobs.

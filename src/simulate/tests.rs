@@ -572,18 +572,25 @@ async fn latency_from_config_and_faults_delays_only_api_calls() {
     });
     let h = Harness::new(sim);
     let t = Instant::now();
-    h.control(reqwest::Method::GET, "/_sim/stats", None).await;
-    assert!(
-        t.elapsed() < StdDuration::from_millis(150),
-        "control calls are not delayed"
-    );
-    let t = Instant::now();
     assert_eq!(h.list(&[]).await.status, 200);
     assert!(t.elapsed() >= StdDuration::from_millis(150));
     h.sim.inject(Fault::latency(200).times(1));
     let t = Instant::now();
     assert_eq!(h.list(&[]).await.status, 200);
     assert!(t.elapsed() >= StdDuration::from_millis(350));
+}
+
+#[tokio::test]
+async fn control_calls_are_not_delayed() {
+    // An hour of latency: a delayed control call would miss the deadline by far.
+    let h = Harness::new(Simulator::new(SimConfig {
+        latency: StdDuration::from_secs(3600),
+        ..config(10)
+    }));
+    let stats = h.control(reqwest::Method::GET, "/_sim/stats", None);
+    tokio::time::timeout(StdDuration::from_secs(60), stats)
+        .await
+        .expect("a control call answers without the API's latency");
 }
 
 #[tokio::test]
@@ -827,24 +834,22 @@ fn background_server_stops_on_drop() {
     );
 }
 
-/// A page read without building its objects, so the test times the server, not the parsing.
+/// A page read without building its objects: the test pages the server, not the parser.
 #[derive(serde::Deserialize)]
 struct Counted {
     schedules: Vec<serde::de::IgnoredAny>,
     total_count: u64,
 }
 
-/// Windowed requests are range scans: 200,000 jobs and thousands of requests stay quick. Pages
-/// are small so the test times the scans, not the rendering of 200,000 objects in a debug build.
+/// Windowed requests over 200,000 jobs partition them exactly; how fast is the benchmark's.
 #[test]
-fn large_sets_page_quickly() {
+fn large_sets_page_exactly() {
     let sim = Simulator::new(SimConfig {
         jobs: 200_000,
         ..config(0)
     });
     assert_eq!(sim.job_count(), 200_000);
     let mut world = sim.lock();
-    let t = Instant::now();
     let mut total = 0;
     let mut requests = 0;
     // Adjacent day windows (start inclusive, end exclusive) partition the 60 days exactly.
@@ -880,28 +885,4 @@ fn large_sets_page_quickly() {
     }
     assert_eq!(total, 200_000);
     assert!(requests > 1_900, "{requests}");
-    assert!(
-        t.elapsed() < StdDuration::from_secs(10),
-        "{:?}",
-        t.elapsed()
-    );
-}
-
-#[tokio::test]
-async fn run_cli_reports_a_port_it_cannot_bind() {
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let args = crate::cli::SimulateArgs {
-        port: taken.local_addr().unwrap().port(),
-        jobs: 10,
-        days: 1,
-        seed: 1,
-        token: DEFAULT_TOKEN.into(),
-        project_id: DEFAULT_PROJECT_ID.into(),
-        latency_ms: 0,
-    };
-    let err = run_cli(&args).await.unwrap_err();
-    assert!(
-        format!("{err:#}").contains("cannot listen on 127.0.0.1:"),
-        "{err:#}"
-    );
 }

@@ -71,15 +71,6 @@ fn assert_shape(v: &Value, outcome: &str, code: i64) {
 
 // --- the progress bar -----------------------------------------------------------------------
 
-#[test]
-fn the_bar_is_drawn_only_on_a_terminal_and_never_with_q_or_json() {
-    use gaussjobs::progress::should_draw;
-    assert!(should_draw(true, false, false));
-    assert!(!should_draw(false, false, false));
-    assert!(!should_draw(true, true, false));
-    assert!(!should_draw(true, false, true));
-}
-
 /// Quotes a word for `sh -c`.
 fn sh_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))

@@ -10,8 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::cli::Format;
-use crate::query::render::{write_json, write_rows, Cell, Rows, TableStyle};
+use super::render::{write_json, write_rows, Cell, Format, Rows, TableStyle};
 use crate::store::{open_read_only, Coverage};
 use crate::sync::plan::{subtract, Window};
 use crate::time;
@@ -196,13 +195,20 @@ pub fn human_age(seconds: i64) -> String {
     }
 }
 
+/// What `gaussjobs status` was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatusRequest {
+    pub format: Format,
+}
+
 /// Prints the status of the archive at `db`.
 pub fn run(
     db: &Path,
-    format: Format,
+    request: &StatusRequest,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let format = request.format;
     let conn = open_read_only(db)?;
     let scopes = read(&conn, now)?;
     match format {

@@ -5,8 +5,8 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
+use super::progress::LogWriter;
 use crate::cli::LogFormat;
-use crate::progress::LogWriter;
 
 /// Sets the log level from `-v`/`-q`; `RUST_LOG` overrides both. Lines go through
 /// [`LogWriter`], which prints them above a progress bar when one is drawn.

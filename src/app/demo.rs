@@ -7,12 +7,12 @@ use std::path::Path;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use clap::Parser;
 use url::Url;
 
 use crate::api::auth::{Credential, Secret};
-use crate::cli::{Cli, Command, DemoArgs};
+use crate::api::model::JobStatus;
 use crate::exit::usage_with_hint;
+use crate::query::{Filter, JobsQuery, Order, QueryRequest, Question};
 use crate::simulate::{SimConfig, SimJob, Simulator, TimeField, DEFAULT_PROJECT_ID, DEFAULT_TOKEN};
 use crate::store::{open_read_only, StoreError};
 use crate::sync::{RunControl, SyncOptions};
@@ -21,12 +21,23 @@ use crate::time;
 /// Days of history the demo's simulator holds.
 const DEMO_DAYS: u32 = 60;
 
+/// What `gaussjobs demo` was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DemoRequest {
+    /// Jobs the simulator holds.
+    pub jobs: usize,
+}
+
 /// Runs the demo into `db`.
-pub async fn run(db: &Path, args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    db: &Path,
+    request: &DemoRequest,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     replace_previous_demo(db)?;
     let now = time::now_secs();
     let simulator = Simulator::new(SimConfig {
-        jobs: args.jobs,
+        jobs: request.jobs,
         days: DEMO_DAYS,
         seed: 7,
         now,
@@ -82,40 +93,11 @@ pub async fn run(db: &Path, args: &DemoArgs, out: &mut dyn Write) -> anyhow::Res
 
     let db_flag = db.display().to_string();
     let shown_job = watched.first().cloned().unwrap_or_default();
-    let questions: [(&str, Vec<&str>); 3] = [
-        (
-            "Which jobs failed this week?",
-            vec![
-                "query", "jobs", "--status", "Failed", "--since", "7d", "--limit", "8",
-            ],
-        ),
-        (
-            "How many jobs of each type, and how many failed?",
-            vec![
-                "query",
-                "sql",
-                "SELECT job_name, count(*) AS jobs, sum(job_status = 'Failed') AS failed \
-                 FROM jobs GROUP BY job_name ORDER BY jobs DESC LIMIT 10",
-            ],
-        ),
-        (
-            "What happened to one job, version by version?",
-            vec!["query", "job", &shown_job],
-        ),
-    ];
-    for (question, argv) in questions {
+    for (question, argv, request) in questions(&shown_job, time::now_secs()) {
         writeln!(out, "\n## {question}")?;
         writeln!(out, "$ gaussjobs --db {db_flag} {}", shell_words(&argv))?;
         out.flush()?;
-        let cli = Cli::try_parse_from(
-            ["gaussjobs", "--db", db_flag.as_str()]
-                .into_iter()
-                .chain(argv.iter().copied()),
-        )?;
-        let Command::Query(query) = &cli.command else {
-            unreachable!("the demo only asks queries")
-        };
-        crate::query::run(db, query, time::now_secs(), out, &mut std::io::stderr())?;
+        crate::query::run(db, &request, out, &mut std::io::stderr())?;
     }
     let busiest: String = open_read_only(db)?.query_row(
         "SELECT instance_name FROM jobs GROUP BY instance_name ORDER BY count(*) DESC LIMIT 1",
@@ -129,6 +111,51 @@ pub async fn run(db: &Path, args: &DemoArgs, out: &mut dyn Write) -> anyhow::Res
          gaussjobs --db {db_flag} query sql \"SELECT job_status, count(*) FROM jobs GROUP BY 1\""
     )?;
     Ok(())
+}
+
+/// The questions the demo asks: what it prints, the command line a user would type for it,
+/// and the request that command line makes (a test holds the two together).
+fn questions(job_id: &str, now: DateTime<Utc>) -> [(&'static str, Vec<String>, QueryRequest); 3] {
+    let argv = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    let request = |question| QueryRequest {
+        format: Default::default(),
+        tz: Default::default(),
+        question,
+    };
+    let sql = "SELECT job_name, count(*) AS jobs, sum(job_status = 'Failed') AS failed \
+               FROM jobs GROUP BY job_name ORDER BY jobs DESC LIMIT 10";
+    [
+        (
+            "Which jobs failed this week?",
+            argv(&[
+                "query", "jobs", "--status", "Failed", "--since", "7d", "--limit", "8",
+            ]),
+            request(Question::Jobs(JobsQuery {
+                filter: Filter {
+                    statuses: vec![JobStatus::Failed],
+                    since: Some(now - Duration::days(7)),
+                    ..Filter::default()
+                },
+                limit: 8,
+                order: Order::Newest,
+            })),
+        ),
+        (
+            "How many jobs of each type, and how many failed?",
+            argv(&["query", "sql", sql]),
+            request(Question::Sql {
+                sql: sql.to_string(),
+                params: Vec::new(),
+            }),
+        ),
+        (
+            "What happened to one job, version by version?",
+            argv(&["query", "job", job_id]),
+            request(Question::Job {
+                job_id: job_id.to_string(),
+            }),
+        ),
+    ]
 }
 
 /// A few jobs created minutes ago and still running, to show a status change in the history.
@@ -193,7 +220,7 @@ fn replace_previous_demo(db: &Path) -> anyhow::Result<()> {
 }
 
 /// The arguments as one would type them in a shell.
-fn shell_words(argv: &[&str]) -> String {
+fn shell_words(argv: &[String]) -> String {
     argv.iter()
         .map(|a| {
             if a.chars()
@@ -206,4 +233,27 @@ fn shell_words(argv: &[&str]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    /// The command lines the demo prints make exactly the requests it runs.
+    #[test]
+    fn shown_command_lines_make_the_requests_run() {
+        let now = time::now_secs();
+        for (_, argv, request) in questions("demo000c1138dcf4f1da73b0170700c78d", now) {
+            let cli = Cli::try_parse_from(std::iter::once("gaussjobs".to_string()).chain(argv))
+                .expect("the demo's command line parses");
+            let Command::Query(args) = cli.command else {
+                panic!("the demo only asks queries")
+            };
+            let parsed = super::super::query_request::query_request(&args, now).unwrap();
+            assert_eq!(parsed, request);
+        }
+    }
 }

@@ -1,0 +1,152 @@
+//! What a sync prints: a summary line per project on stderr for people, and with `--json` one
+//! [`SyncOutcome`] object on stdout for monitoring, whatever happened.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::exit;
+use crate::sync::{SyncFailed, SyncReport};
+
+/// One project of a sync: the account it came from (config runs) and how it went.
+pub(crate) struct ProjectRun {
+    pub account: Option<String>,
+    pub project_id: String,
+    pub result: anyhow::Result<SyncReport>,
+}
+
+/// The one object `sync --json` prints on stdout.
+#[derive(Debug, Serialize)]
+pub(crate) struct SyncOutcome {
+    /// `ok`, `failed`, `usage`, `locked`, ...: the exit code's name.
+    pub outcome: &'static str,
+    pub exit_code: u8,
+    pub projects: Vec<ProjectOutcome>,
+    pub error: Option<ErrorOutcome>,
+}
+
+/// One project of `sync --json`. A failed project still gives the counts of what it fetched
+/// (they are kept); they are 0 when it failed before fetching anything.
+#[derive(Debug, Serialize)]
+pub(crate) struct ProjectOutcome {
+    pub project_id: String,
+    pub account: Option<String>,
+    /// `ok` or `failed`.
+    pub outcome: &'static str,
+    pub new: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    pub requests: u64,
+    /// Wall time, rounded to milliseconds.
+    pub seconds: f64,
+    pub windows_planned: usize,
+    pub windows_completed: usize,
+    pub open_jobs_checked: u64,
+    pub error: Option<ErrorOutcome>,
+}
+
+/// An error as monitoring sees it: the API's error code when the API gave one, and the text.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ErrorOutcome {
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl ErrorOutcome {
+    pub(crate) fn of(err: &anyhow::Error) -> ErrorOutcome {
+        ErrorOutcome {
+            code: exit::api_code(err),
+            message: exit::message(err),
+        }
+    }
+}
+
+impl ProjectOutcome {
+    pub(crate) fn of(run: &ProjectRun) -> ProjectOutcome {
+        let report = match &run.result {
+            Ok(report) => Some(report),
+            Err(e) => e
+                .downcast_ref::<SyncFailed>()
+                .map(|failed| failed.report.as_ref()),
+        };
+        let empty = SyncReport::default();
+        let r = report.unwrap_or(&empty);
+        ProjectOutcome {
+            project_id: run.project_id.clone(),
+            account: run.account.clone(),
+            outcome: if run.result.is_ok() { "ok" } else { "failed" },
+            new: r.counts.new,
+            changed: r.counts.changed,
+            unchanged: r.counts.unchanged,
+            requests: r.requests,
+            seconds: (r.seconds * 1000.0).round() / 1000.0,
+            windows_planned: r.windows_planned,
+            windows_completed: r.windows_completed,
+            open_jobs_checked: r.open_jobs_checked,
+            error: run.result.as_ref().err().map(ErrorOutcome::of),
+        }
+    }
+}
+
+impl SyncOutcome {
+    pub(crate) fn new(
+        code: u8,
+        projects: Vec<ProjectOutcome>,
+        error: Option<ErrorOutcome>,
+    ) -> SyncOutcome {
+        SyncOutcome {
+            outcome: exit::outcome_name(code),
+            exit_code: code,
+            projects,
+            error,
+        }
+    }
+
+    /// Prints the object as one line on stdout.
+    pub(crate) fn print(&self) {
+        let line = serde_json::to_string(self).expect("an outcome serialises");
+        // A monitor that stopped reading is not worth a panic.
+        let _ = writeln!(std::io::stdout(), "{line}");
+    }
+}
+
+/// Prints the human lines on stderr and returns the run's result: a single project's own
+/// error, or for config runs one line per account (prefixed with its name; one that failed
+/// does not stop the others) and an error naming the accounts that failed.
+pub(crate) fn summarise(runs: Vec<ProjectRun>, quiet: bool) -> anyhow::Result<()> {
+    let total = runs.len();
+    let mut failed = Vec::new();
+    for run in runs {
+        match (run.account, run.result) {
+            (None, Ok(report)) => {
+                if !quiet {
+                    eprintln!("{}", report.summary());
+                }
+            }
+            (None, Err(e)) => return Err(e),
+            (Some(name), Ok(report)) => {
+                if !quiet {
+                    eprintln!("{name}: {}", report.summary());
+                }
+            }
+            (Some(name), Err(e)) => {
+                let mut text = Vec::new();
+                exit::report(&e, &mut text);
+                for line in String::from_utf8_lossy(&text).lines() {
+                    eprintln!("{name}: {line}");
+                }
+                failed.push(name);
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!(
+            "{} of {} accounts failed: {}",
+            failed.len(),
+            total,
+            failed.join(", ")
+        ))
+    }
+}
