@@ -4,6 +4,8 @@ mod auth;
 mod bad_input;
 mod demo;
 mod query;
+mod rooms;
+mod rooms;
 mod safety;
 mod support;
 mod sync;
