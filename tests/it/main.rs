@@ -5,7 +5,6 @@ mod bad_input;
 mod demo;
 mod query;
 mod rooms;
-mod rooms;
 mod safety;
 mod support;
 mod sync;
