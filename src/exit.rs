@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use crate::api::ApiError;
 use crate::store::StoreError;
 
 /// Everything went as asked.
@@ -88,20 +89,61 @@ pub fn report(err: &anyhow::Error, stderr: &mut dyn Write) {
             .downcast_ref::<UsageError>()
             .and_then(|u| u.hint.clone())
             .or_else(|| cause.downcast_ref::<Hinted>().map(|h| h.hint.clone()))
-            .or_else(|| {
-                cause
-                    .downcast_ref::<StoreError>()
-                    .and_then(StoreError::hint)
-            })
-            .or_else(|| {
-                cause
-                    .downcast_ref::<crate::api::ApiError>()
-                    .and_then(crate::api::ApiError::hint)
-            });
+            .or_else(|| cause.downcast_ref::<StoreError>().and_then(store_hint))
+            .or_else(|| cause.downcast_ref::<ApiError>().and_then(api_hint));
         if let Some(hint) = hint {
             let _ = writeln!(stderr, "hint: {hint}");
             break;
         }
+    }
+}
+
+/// What the user can do about a failed call, in the flags and variables they set.
+fn api_hint(err: &ApiError) -> Option<String> {
+    match err {
+        ApiError::Http { status: 401, .. } => Some(
+            "the credentials were refused: check the token (GAUSSJOBS_TOKEN or --token-file; a token lives 24 h), or HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK and the clock (signatures older than 15 minutes are refused)"
+                .into(),
+        ),
+        ApiError::Iam { .. } => Some(
+            "check the IAM user, domain and password (GAUSSJOBS_IAM_PASSWORD or --iam-password-file) and --iam-endpoint or --region"
+                .into(),
+        ),
+        ApiError::Http { status: 403, .. } => Some(
+            "the credentials are not allowed for this project: check --project-id and the token's scope"
+                .into(),
+        ),
+        ApiError::Http { status: 404, .. } => {
+            Some("check --endpoint or --region and --project-id".into())
+        }
+        ApiError::Http { status: 429, .. } => {
+            Some("the API is rate limited: lower --max-rps or --concurrency".into())
+        }
+        ApiError::Unreachable { .. } | ApiError::Timeout { .. } => Some(
+            "check --endpoint or --region, the network and any proxy; nothing archived was lost"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+/// What the user can do about an archive that cannot be used, in the flags they type.
+fn store_hint(err: &StoreError) -> Option<String> {
+    match err {
+        StoreError::NotSqlite { .. } | StoreError::NotAnArchive { .. } => {
+            Some("pass --db with a new file name or an existing gaussjobs archive".into())
+        }
+        StoreError::TooNew { .. } => Some("upgrade gaussjobs to read this archive".into()),
+        StoreError::TooOld { .. } => Some(
+            "run `gaussjobs sync` once: it brings the archive up to date, then queries work".into(),
+        ),
+        StoreError::Missing { .. } => {
+            Some("run `gaussjobs sync` first, or pass --db with the archive's path".into())
+        }
+        StoreError::Locked { .. } => Some(
+            "this is normal when cron runs overlap; the next run continues where it stopped".into(),
+        ),
+        _ => None,
     }
 }
 
@@ -122,7 +164,7 @@ pub fn message(err: &anyhow::Error) -> String {
 /// chain, when the API sent one.
 pub fn api_code(err: &anyhow::Error) -> Option<String> {
     err.chain()
-        .filter_map(|cause| cause.downcast_ref::<crate::api::ApiError>())
+        .filter_map(|cause| cause.downcast_ref::<ApiError>())
         .find_map(|api| api.code().map(str::to_string))
 }
 
@@ -176,7 +218,7 @@ mod tests {
 
     #[test]
     fn json_errors_carry_the_apis_code() {
-        let api = crate::api::ApiError::Http {
+        let api = ApiError::Http {
             status: 401,
             code: Some("APIGW.0301".into()),
             message: Some("Incorrect IAM authentication information".into()),

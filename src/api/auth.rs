@@ -2,37 +2,16 @@
 //! (`SDK-HMAC-SHA256`, see `signer`) or an IAM password login (see `iam`). Secrets never reach
 //! `Debug`, `Display`, logs or errors.
 
-use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
 use reqwest::Request;
 
-use super::client::ApiError;
+use super::error::ApiError;
 use super::iam::IamSession;
+use super::secret::Secret;
 use super::signer;
-
-/// A secret string that prints as `[redacted]`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
 
 /// An access key pair, permanent or temporary (with a security token).
 #[derive(Debug, Clone)]
@@ -103,19 +82,6 @@ impl Credential {
         match self {
             Credential::Iam(session) => session.refresh(generation).await,
             _ => Ok(false),
-        }
-    }
-
-    /// What kind of credential this is, for messages.
-    pub fn describe(&self) -> &'static str {
-        match self {
-            Credential::Token(_) => "IAM token",
-            Credential::AkSk(AkSk {
-                security_token: Some(_),
-                ..
-            }) => "temporary AK/SK",
-            Credential::AkSk(_) => "AK/SK",
-            Credential::Iam(_) => "IAM password login",
         }
     }
 }

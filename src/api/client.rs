@@ -14,6 +14,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::auth::Credential;
+use super::error::ApiError;
 use super::model::{Language, ListJobsPage, ListJobsRequest};
 
 /// Everything the client needs to reach one project at one endpoint.
@@ -58,104 +59,6 @@ impl Default for RetryPolicy {
             min_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(20),
             max_retry_after: Duration::from_secs(60),
-        }
-    }
-}
-
-/// A failed call.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// The API answered with an error status. `code` and `message` come from its body.
-    #[error("{}", http_message(*status, code.as_deref(), message.as_deref()))]
-    Http {
-        status: u16,
-        code: Option<String>,
-        message: Option<String>,
-        retry_after: Option<Duration>,
-    },
-    #[error("cannot reach {endpoint}: {detail}")]
-    Unreachable { endpoint: String, detail: String },
-    #[error("no answer from {endpoint} within {seconds}s")]
-    Timeout { endpoint: String, seconds: u64 },
-    #[error("the API's answer could not be read: {detail}")]
-    Malformed { detail: String },
-    #[error("invalid endpoint {endpoint:?}: {detail}")]
-    InvalidEndpoint { endpoint: String, detail: String },
-    /// The credential cannot be put on a request.
-    #[error("the credential cannot be used: {detail}")]
-    BadCredential { detail: String },
-    /// The IAM password login failed. Never holds the password.
-    #[error("IAM login as {user:?} in domain {domain:?} failed: {detail}")]
-    Iam {
-        user: String,
-        domain: String,
-        detail: String,
-    },
-}
-
-fn http_message(status: u16, code: Option<&str>, message: Option<&str>) -> String {
-    let reason = StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
-    match (code, message) {
-        (Some(code), Some(msg)) => {
-            format!("the API refused the request: HTTP {status} {code}: {msg}")
-        }
-        (Some(code), None) => format!("the API refused the request: HTTP {status} {code}"),
-        (None, Some(msg)) => format!("the API refused the request: HTTP {status}: {msg}"),
-        (None, None) => format!("the API refused the request: HTTP {status} {reason}"),
-    }
-}
-
-impl ApiError {
-    /// Whether another attempt may succeed (429, 5xx, timeouts, unreadable answers).
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            ApiError::Http { status, .. } => *status == 429 || *status >= 500,
-            ApiError::Timeout { .. }
-            | ApiError::Malformed { .. }
-            | ApiError::Unreachable { .. } => true,
-            ApiError::InvalidEndpoint { .. }
-            | ApiError::BadCredential { .. }
-            | ApiError::Iam { .. } => false,
-        }
-    }
-
-    /// The API's error code, e.g. `APIGW.0301`.
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            ApiError::Http { code, .. } => code.as_deref(),
-            _ => None,
-        }
-    }
-
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            ApiError::Http { status: 401, .. } => Some(
-                "the credentials were refused: check the token (GAUSSJOBS_TOKEN or --token-file; a token lives 24 h), or HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK and the clock (signatures older than 15 minutes are refused)"
-                    .into(),
-            ),
-            ApiError::Iam { .. } => Some(
-                "check the IAM user, domain and password (GAUSSJOBS_IAM_PASSWORD or --iam-password-file) and --iam-endpoint or --region"
-                    .into(),
-            ),
-            ApiError::Http { status: 403, .. } => Some(
-                "the credentials are not allowed for this project: check --project-id and the token's scope"
-                    .into(),
-            ),
-            ApiError::Http { status: 404, .. } => {
-                Some("check --endpoint or --region and --project-id".into())
-            }
-            ApiError::Http { status: 429, .. } => {
-                Some("the API is rate limited: lower --max-rps or --concurrency".into())
-            }
-            ApiError::Unreachable { .. } | ApiError::Timeout { .. } => Some(
-                "check --endpoint or --region, the network and any proxy; nothing archived was lost"
-                    .into(),
-            ),
-            _ => None,
         }
     }
 }
@@ -215,11 +118,6 @@ impl Client {
     /// HTTP attempts made so far, retries included.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
-    }
-
-    /// The endpoint this client calls.
-    pub fn endpoint(&self) -> &Url {
-        &self.config.endpoint
     }
 
     /// Lists one page of scheduled jobs, retrying what is worth retrying.

@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -12,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::auth::Secret;
-use super::client::ApiError;
+use super::error::ApiError;
+use super::secret::Secret;
 
 /// A cached token is not used within this long of its expiry: a sync may run for a while.
 pub const EXPIRY_MARGIN_MINUTES: i64 = 40;
@@ -57,7 +56,6 @@ pub struct IamSession {
     login: IamLogin,
     http: reqwest::Client,
     state: tokio::sync::Mutex<State>,
-    logins: AtomicU64,
 }
 
 impl fmt::Debug for IamSession {
@@ -96,13 +94,7 @@ impl IamSession {
             login,
             http,
             state: tokio::sync::Mutex::new(State::default()),
-            logins: AtomicU64::new(0),
         }
-    }
-
-    /// Logins made to IAM by this session (the cache saves them).
-    pub fn logins(&self) -> u64 {
-        self.logins.load(Ordering::Relaxed)
     }
 
     /// The current token and its generation: the cached one if it is fresh enough, else a new
@@ -220,7 +212,6 @@ impl IamSession {
                 "scope": {"project": {"id": l.project_id}}
             }
         });
-        self.logins.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(user = %l.user, domain = %l.domain, "POST {}", url);
         let response = self
             .http

@@ -9,8 +9,9 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use url::Url;
 
-use crate::api::auth::{Credential, Secret};
+use crate::api::auth::Credential;
 use crate::api::model::JobStatus;
+use crate::api::Secret;
 use crate::exit::usage_with_hint;
 use crate::query::{Filter, JobsQuery, Order, QueryRequest, Question};
 use crate::simulate::{SimConfig, SimJob, Simulator, TimeField, DEFAULT_PROJECT_ID, DEFAULT_TOKEN};

@@ -62,30 +62,6 @@ pub enum StoreError {
     },
 }
 
-impl StoreError {
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            StoreError::NotSqlite { .. } | StoreError::NotAnArchive { .. } => {
-                Some("pass --db with a new file name or an existing gaussjobs archive".into())
-            }
-            StoreError::TooNew { .. } => Some("upgrade gaussjobs to read this archive".into()),
-            StoreError::TooOld { .. } => Some(
-                "run `gaussjobs sync` once: it brings the archive up to date, then queries work"
-                    .into(),
-            ),
-            StoreError::Missing { .. } => {
-                Some("run `gaussjobs sync` first, or pass --db with the archive's path".into())
-            }
-            StoreError::Locked { .. } => Some(
-                "this is normal when cron runs overlap; the next run continues where it stopped"
-                    .into(),
-            ),
-            _ => None,
-        }
-    }
-}
-
 pub(crate) type Result<T> = std::result::Result<T, StoreError>;
 
 /// Turns an SQLite error into a `StoreError` naming the archive at `path`.

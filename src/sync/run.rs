@@ -700,9 +700,10 @@ fn options_json(o: &SyncOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::auth::{Credential, Secret};
+    use crate::api::auth::Credential;
     use crate::api::client::RetryPolicy;
     use crate::api::model::Language;
+    use crate::api::Secret;
     use crate::store::test_support::{begin_run, job};
 
     fn archived(db: &Path) -> i64 {

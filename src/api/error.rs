@@ -1,0 +1,76 @@
+//! How a call to the API (or to IAM) fails: the cases callers act on (retry, refresh, give
+//! up), each with a factual message. What a user can do about one is said where errors become
+//! exit codes (`exit`), not here.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+/// A failed call.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The API answered with an error status. `code` and `message` come from its body.
+    #[error("{}", http_message(*status, code.as_deref(), message.as_deref()))]
+    Http {
+        status: u16,
+        code: Option<String>,
+        message: Option<String>,
+        retry_after: Option<Duration>,
+    },
+    #[error("cannot reach {endpoint}: {detail}")]
+    Unreachable { endpoint: String, detail: String },
+    #[error("no answer from {endpoint} within {seconds}s")]
+    Timeout { endpoint: String, seconds: u64 },
+    #[error("the API's answer could not be read: {detail}")]
+    Malformed { detail: String },
+    #[error("invalid endpoint {endpoint:?}: {detail}")]
+    InvalidEndpoint { endpoint: String, detail: String },
+    /// The credential cannot be put on a request.
+    #[error("the credential cannot be used: {detail}")]
+    BadCredential { detail: String },
+    /// The IAM password login failed. Never holds the password.
+    #[error("IAM login as {user:?} in domain {domain:?} failed: {detail}")]
+    Iam {
+        user: String,
+        domain: String,
+        detail: String,
+    },
+}
+
+fn http_message(status: u16, code: Option<&str>, message: Option<&str>) -> String {
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    match (code, message) {
+        (Some(code), Some(msg)) => {
+            format!("the API refused the request: HTTP {status} {code}: {msg}")
+        }
+        (Some(code), None) => format!("the API refused the request: HTTP {status} {code}"),
+        (None, Some(msg)) => format!("the API refused the request: HTTP {status}: {msg}"),
+        (None, None) => format!("the API refused the request: HTTP {status} {reason}"),
+    }
+}
+
+impl ApiError {
+    /// Whether another attempt may succeed (429, 5xx, timeouts, unreadable answers).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Http { status, .. } => *status == 429 || *status >= 500,
+            ApiError::Timeout { .. }
+            | ApiError::Malformed { .. }
+            | ApiError::Unreachable { .. } => true,
+            ApiError::InvalidEndpoint { .. }
+            | ApiError::BadCredential { .. }
+            | ApiError::Iam { .. } => false,
+        }
+    }
+
+    /// The API's error code, e.g. `APIGW.0301`.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Http { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+}
