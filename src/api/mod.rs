@@ -1,15 +1,15 @@
 //! The scheduled-jobs HTTP API and nothing else: the wire model, the typed client, auth and
 //! the regional endpoint table.
 
-pub mod auth;
-pub mod client;
-pub mod error;
-pub mod fingerprint;
-pub mod iam;
-pub mod model;
-pub mod regions;
-pub mod secret;
-pub mod signer;
+pub(crate) mod auth;
+pub(crate) mod client;
+pub(crate) mod error;
+pub(crate) mod fingerprint;
+pub(crate) mod iam;
+pub(crate) mod model;
+pub(crate) mod regions;
+pub(crate) mod secret;
+pub(crate) mod signer;
 
 pub use client::{Client, ClientConfig};
 pub use error::ApiError;

@@ -3,14 +3,14 @@
 //! NDJSON or CSV. Never touches the network and never writes the file. Each question comes
 //! in as a checked request (`app` turns flags into them).
 
-pub mod as_of;
-pub mod filter;
-pub mod instance;
-pub mod job;
-pub mod jobs;
-pub mod render;
-pub mod sql;
-pub mod stats;
+mod as_of;
+mod filter;
+mod instance;
+mod job;
+mod jobs;
+mod render;
+mod sql;
+mod stats;
 pub mod status;
 
 #[cfg(test)]
