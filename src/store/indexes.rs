@@ -2,10 +2,10 @@
 //! them once at the end instead of entry by entry.
 //!
 //! Each new job costs an entry in every one of these indexes, at a random place for most, and
-//! keeping them up to date was most of a large sync's CPU: on 200,000 new jobs the writer
-//! spent about 2.6 s with them and 1.0 s with the job_id key alone, and SQLite then built all
-//! five in 0.7 s, sorting their entries and writing the pages full (so they also come out
-//! about 40 % smaller). Only a first sync has that many new jobs at once, so only a sync into
+//! keeping them up to date was most of a large sync's CPU; built in bulk after the last page,
+//! SQLite sorts their entries and writes the pages full, so they also come out smaller (the
+//! README's performance section has the figures). Only a first sync has that many new jobs at
+//! once, so only a sync into
 //! an archive without jobs defers them; one that finds them missing (a first sync that was
 //! killed) defers them too, and so finishes the build.
 //!

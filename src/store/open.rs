@@ -44,10 +44,10 @@ const PAGE_SIZE: i64 = 16 * 1024;
 /// SQLite's page cache for a writer, in KiB (negative `cache_size` means KiB). It is most of
 /// a sync's memory, which is meant to stay under 64 MiB, and SQLite's sorter takes as much
 /// again while a first sync builds its query indexes (`store::indexes`). A larger cache
-/// wrote new jobs a few percent faster at most: not worth the memory.
+/// gained too little to be worth the memory (the README's performance section).
 const CACHE_KIB: i64 = -16 * 1024;
 
-/// WAL pages written before SQLite copies them back into the archive: 128 MiB of 16 KiB pages.
+/// WAL pages written before SQLite copies them back into the archive (8,000 pages of 16 KiB).
 const WAL_CHECKPOINT_PAGES: i64 = 8_000;
 
 /// What is kept of the WAL file after a checkpoint, in bytes.
@@ -71,8 +71,8 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
         check_identity(&conn, path)?;
         // Only takes effect on a new, empty file. A job's row holds its JSON: 16 KiB pages cut
-        // the pages a batch dirties and the file's size; measured about a third faster to
-        // write than SQLite's default 4 KiB.
+        // the pages a batch dirties and the file's size (the README's performance section
+        // has what it saved).
         conn.pragma_update(None, "page_size", PAGE_SIZE)
             .map_err(sqlite)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -90,8 +90,7 @@ impl Store {
             .map_err(sqlite)?;
         // Checkpoint less often than SQLite's default 1000 pages: an index page changed by
         // many transactions is then copied back to the file once, not once per 4 MB of log.
-        // Rarer still gained nothing: 512 MiB wrote as fast as 128 MiB, counting the
-        // checkpoint when the archive closes.
+        // Rarer checkpoints gained nothing more.
         conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)
             .map_err(sqlite)?;
         // After a checkpoint, the log is cut back to this size rather than left at its largest
