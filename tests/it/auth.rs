@@ -34,10 +34,7 @@ fn config() -> SimConfig {
 /// `sync` against the simulator with no credential at all, plus `extra`.
 fn bare_sync(world: &World, extra: &[&str]) -> assert_cmd::Command {
     let mut cmd = world.gaussjobs();
-    cmd.env_remove("GAUSSJOBS_CONFIG")
-        .env_remove("GAUSSJOBS_IAM_USER")
-        .env_remove("GAUSSJOBS_IAM_PASSWORD")
-        .env("GAUSSJOBS_CACHE_DIR", world.dir.path().join("cache"))
+    cmd.env("GAUSSJOBS_CACHE_DIR", world.dir.path().join("cache"))
         .args(["sync", "--endpoint", &world.server.url, "--max-rps", "1000"])
         .args(["--since", "6d"])
         .args(extra);
@@ -261,7 +258,6 @@ sk_env = "BAD_SK"
     .unwrap();
     let mut cmd = world.gaussjobs();
     let out = cmd
-        .env_remove("GAUSSJOBS_CONFIG")
         .env("GOOD_AK", AK)
         .env("GOOD_SK", SK)
         .env("BAD_AK", AK)
@@ -340,7 +336,6 @@ sk_env = "GOOD_SK"
     // Small pages: both projects write many transactions at the same time.
     let out = world
         .gaussjobs()
-        .env_remove("GAUSSJOBS_CONFIG")
         .env("GOOD_AK", AK)
         .env("GOOD_SK", SK)
         .args([

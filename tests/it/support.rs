@@ -1,6 +1,9 @@
 //! Shared fixtures: a temp dir with an archive path, a simulator on loopback, and the binary.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use chrono::{DateTime, Utc};
@@ -68,25 +71,103 @@ impl World {
     }
 }
 
-/// The binary with every credential and config variable removed.
-pub fn gaussjobs_in(dir: &Path, db: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("gaussjobs").unwrap();
-    for var in [
-        "GAUSSJOBS_DB",
-        "GAUSSJOBS_TOKEN",
-        "HUAWEICLOUD_SDK_AK",
-        "HUAWEICLOUD_SDK_SK",
-        "HUAWEICLOUD_SDK_PROJECT_ID",
-        "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.current_dir(dir)
-        .arg("--db")
-        .arg(db)
-        .timeout(std::time::Duration::from_secs(120));
+/// The variables every run of the binary gets, and the only ones: the caller's `PATH`, a
+/// fresh `HOME` and XDG directories under `dir`, an IAM token cache there, and UTC. Nothing
+/// else of the caller's environment reaches the binary, so a developer's own `GAUSSJOBS_*`
+/// or `HUAWEICLOUD_*` variables (or config and token cache in their home) cannot change a
+/// result. Tests add what they need with `.env(...)` after this.
+pub fn fresh_env(dir: &Path) -> Vec<(&'static str, OsString)> {
+    let root = dir.join("env");
+    let sub = |name: &str| {
+        let path = root.join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        path.into_os_string()
+    };
+    vec![
+        (
+            "PATH",
+            std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+        ),
+        ("HOME", sub("home")),
+        ("XDG_CONFIG_HOME", sub("config")),
+        ("XDG_CACHE_HOME", sub("cache")),
+        ("XDG_DATA_HOME", sub("data")),
+        ("GAUSSJOBS_CACHE_DIR", sub("gaussjobs-cache")),
+        ("TZ", "UTC".into()),
+    ]
+}
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("gaussjobs")
+}
+
+/// The binary, run in `dir` with only [`fresh_env`]. Every `assert_cmd` run is built here.
+pub fn fresh_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.env_clear()
+        .envs(fresh_env(dir))
+        .current_dir(dir)
+        // A guard against a hung run, not a timing claim.
+        .timeout(std::time::Duration::from_secs(300));
     cmd
+}
+
+/// `program` (the binary itself, or a tool that runs it) as a plain `std::process::Command`,
+/// for runs a test spawns and watches: run in `dir` with only [`fresh_env`].
+pub fn fresh_std_command(program: impl AsRef<OsStr>, dir: &Path) -> StdCommand {
+    let mut cmd = StdCommand::new(program);
+    cmd.env_clear().envs(fresh_env(dir)).current_dir(dir);
+    cmd
+}
+
+/// The binary in a fresh environment, run in `dir` against the archive `db`.
+pub fn gaussjobs_in(dir: &Path, db: &Path) -> Command {
+    let mut cmd = fresh_command(dir);
+    cmd.arg("--db").arg(db);
+    cmd
+}
+
+/// Polls `cond` until it holds, failing the test with `what` if it still does not at
+/// `deadline` from now. The deadline only guards against a hang; a test waits for a state,
+/// never for a length of time.
+pub fn wait_until(deadline: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let give_up = Instant::now() + deadline;
+    while !cond() {
+        assert!(
+            Instant::now() < give_up,
+            "still waiting after {deadline:?} for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The text of the archive's sync lock file, `<archive>.lock` (the holder's name), "" while
+/// there is none.
+pub fn lock_holder(db: &Path) -> String {
+    let mut path = db.as_os_str().to_owned();
+    path.push(".lock");
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Whether the process `pid` holds the sync lock of the archive at `db` (the holder writes its
+/// name only once it holds the lock).
+pub fn holds_lock(db: &Path, pid: u32) -> bool {
+    lock_holder(db).starts_with(&format!("pid {pid} "))
+}
+
+/// A tool a test needs: its path, or `None` (with the reason on stderr) when it is missing.
+/// Under CI (`CI` set) a missing tool fails the test instead of skipping it.
+pub fn required_tool(name: &str, candidates: &[&str], package: &str) -> Option<PathBuf> {
+    if let Some(path) = candidates.iter().map(Path::new).find(|p| p.exists()) {
+        return Some(path.to_path_buf());
+    }
+    let reason = format!("`{name}` is not installed (looked in {candidates:?})");
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{reason}; CI must run this test: install {package}");
+    }
+    eprintln!("SKIPPED: {reason}; install {package} to run this test");
+    None
 }
 
 /// A time as the API writes it (`2024-03-01T08:00:00+0800`), read independently of the

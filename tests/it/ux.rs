@@ -2,7 +2,6 @@
 //! JSON logs without secrets, completions, the man page and the help text.
 
 use std::collections::BTreeMap;
-use std::process::Command as StdCommand;
 use std::time::Duration;
 
 use clap::CommandFactory;
@@ -11,7 +10,7 @@ use gaussjobs::simulate::{SimAkSk, SimConfig, DEFAULT_PROJECT_ID, DEFAULT_TOKEN}
 use gaussjobs::store::SyncLock;
 use serde_json::Value;
 
-use crate::support::{gaussjobs_in, now, World};
+use crate::support::{bin, fresh_std_command, gaussjobs_in, now, required_tool, World};
 
 const AK: &str = "HPUAK7UXTEST00000042";
 const SK: &str = "sk-Ux+Secret/Key=77d0c9e1";
@@ -77,13 +76,14 @@ fn sh_quote(word: &str) -> String {
 }
 
 /// Runs `gaussjobs <args>` under a pseudo-terminal (util-linux `script`), returning everything
-/// the terminal received; `None` when `script` is not installed.
+/// the terminal received; `None` (the test says it skipped) when `script` is not installed.
 fn under_a_terminal(world: &World, args: &[&str]) -> Option<(i32, String)> {
-    let script = ["/usr/bin/script", "/bin/script"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())?;
-    let bin = assert_cmd::cargo::cargo_bin("gaussjobs");
-    let mut words = vec![bin.display().to_string(), "--db".into()];
+    let script = required_tool(
+        "script",
+        &["/usr/bin/script", "/bin/script"],
+        "util-linux (Debian: bsdutils)",
+    )?;
+    let mut words = vec![bin().display().to_string(), "--db".into()];
     words.push(world.db.display().to_string());
     words.extend(args.iter().map(|a| a.to_string()));
     let line = words
@@ -91,16 +91,10 @@ fn under_a_terminal(world: &World, args: &[&str]) -> Option<(i32, String)> {
         .map(|w| sh_quote(w))
         .collect::<Vec<_>>()
         .join(" ");
-    let out = StdCommand::new(script)
+    let out = fresh_std_command(script, world.dir.path())
         .args(["-q", "-e", "-c", &line, "/dev/null"])
-        .current_dir(world.dir.path())
         .env("GAUSSJOBS_TOKEN", DEFAULT_TOKEN)
         .env("TERM", "xterm-256color")
-        .env_remove("RUST_LOG")
-        .env_remove("GAUSSJOBS_DB")
-        .env_remove("HUAWEICLOUD_SDK_AK")
-        .env_remove("HUAWEICLOUD_SDK_SK")
-        .env_remove("HUAWEICLOUD_SDK_PROJECT_ID")
         .output()
         .expect("script runs");
     Some((
@@ -142,7 +136,6 @@ fn a_terminal_gets_the_bar_and_a_pipe_does_not() {
     let args = sync_args(&world);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let Some((code, terminal)) = under_a_terminal(&world, &args) else {
-        eprintln!("skipped: util-linux script is not installed");
         return;
     };
     assert_eq!(code, 0, "{terminal}");
@@ -180,7 +173,6 @@ fn a_terminal_gets_no_bar_with_q_or_json() {
         let mut args: Vec<&str> = base.iter().map(String::as_str).collect();
         args.extend_from_slice(extra);
         let Some((code, terminal)) = under_a_terminal(&world, &args) else {
-            eprintln!("skipped: util-linux script is not installed");
             return;
         };
         assert_eq!(code, 0, "{terminal}");
@@ -262,7 +254,6 @@ fn sync_json_of_a_config_names_each_account() {
     .unwrap();
     let out = world
         .gaussjobs()
-        .env_remove("GAUSSJOBS_CONFIG")
         .env("GOOD_AK", AK)
         .env("GOOD_SK", SK)
         .env("BAD_AK", AK)
@@ -432,16 +423,13 @@ fn every_command_has_an_examples_section() {
 
 fn help(args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = gaussjobs_in(dir.path(), &dir.path().join("a.db"));
-    // Help shows env values; keep the snapshot independent of the caller's environment.
-    for var in [
-        "GAUSSJOBS_CONFIG",
-        "GAUSSJOBS_IAM_USER",
-        "GAUSSJOBS_IAM_DOMAIN",
-    ] {
-        cmd.env_remove(var);
-    }
-    let out = cmd.env("COLUMNS", "100").args(args).assert().success();
+    // Help shows env values; the fresh environment keeps the snapshot independent of the
+    // caller's.
+    let out = gaussjobs_in(dir.path(), &dir.path().join("a.db"))
+        .env("COLUMNS", "100")
+        .args(args)
+        .assert()
+        .success();
     stdout(&out)
 }
 
