@@ -326,4 +326,39 @@ mod tests {
         let d = r#"{"job_id":"1","create_time":"2024-03-01T08:00:00+0800","new_field":1,"t":{"a":1,"b":2}}"#;
         assert_ne!(content_hash(a), content_hash(d));
     }
+
+    /// Fingerprints as archives hold them. These hex values were computed once and must
+    /// never change: a different value for the same job would make every stored job look
+    /// changed on the next sync. If this fails, the canonical text changed; fix the code, not
+    /// the values. (They also match an independent canonicalisation: the SHA-256 of Python's
+    /// `json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` after the
+    /// times are rewritten in UTC and empty or null ones dropped.)
+    #[test]
+    fn golden_fingerprints_never_change() {
+        let golden = [
+            // A finished job as the API documents it, times at +0800.
+            (
+                r#"{"job_id":"a8f4b8e6-4a2e-4f4b-9c1d-9f5e8d2b7c31","instance_id":"79bc540dd4d6432784894a981fdfacfcin07","instance_name":"gauss-f821","instance_status":"normal","project_id":"0a1b2c3d4e5f60718293a4b5c6d7e8f9","job_name":"RebootGaussDBforMySQLInstance","create_time":"2024-03-01T08:00:00+0800","start_time":"2024-03-01T08:05:00+0800","end_time":"2024-03-01T08:09:30+0800","job_status":"Completed","datastore_type":"gaussdb-mysql","target_config":{}}"#,
+                "a055c5ffd24ff30aeee658a57101ca80898a2e255bebc172d99b0a1ca9509064",
+            ),
+            // Pending: start time empty, end time null, and (the same thing) absent.
+            (
+                r#"{"job_id":"pending00000000000000000000000001","instance_id":"79bc540dd4d6432784894a981fdfacfcin07","instance_name":"gauss-f821","instance_status":"normal","project_id":"0a1b2c3d4e5f60718293a4b5c6d7e8f9","job_name":"UpgradeGaussDBforMySQLDatabase","create_time":"2024-02-29T23:59:59+0000","start_time":"","end_time":null,"job_status":"Pending","datastore_type":"gaussdb-mysql"}"#,
+                "c26201b4d4114eea970ff16ade90011aadd78bd7623fd01765367f3ac30020fb",
+            ),
+            (
+                r#"{"job_id":"pending00000000000000000000000001","instance_id":"79bc540dd4d6432784894a981fdfacfcin07","instance_name":"gauss-f821","instance_status":"normal","project_id":"0a1b2c3d4e5f60718293a4b5c6d7e8f9","job_name":"UpgradeGaussDBforMySQLDatabase","create_time":"2024-02-29T23:59:59+0000","job_status":"Pending","datastore_type":"gaussdb-mysql"}"#,
+                "c26201b4d4114eea970ff16ade90011aadd78bd7623fd01765367f3ac30020fb",
+            ),
+            // A resize with a nested target_config, unicode names (raw and escaped), numbers
+            // and an undocumented field.
+            (
+                r#"{"job_id":"b1c2d3e4-0000-4000-8000-00000000beef","instance_id":"4d0c2b1a9e8f4c7d8b6a5f4e3d2c1b0ain07","instance_name":"订单库-主","instance_status":"normal","project_id":"0a1b2c3d4e5f60718293a4b5c6d7e8f9","job_name":"ResizeGaussDBforMySQLFlavor","create_time":"2024-03-10T17:30:00-0530","start_time":"2024-03-10T17:31:00-0530","end_time":"","job_status":"Running","datastore_type":"gaussdb-mysql","target_config":{"vcpus":"8","ram":"32","spec":{"flavor_ref":"gaussdb.mysql.2xlarge.x86.8","nodes":[{"name":"n\u00f6de-1","ha":true},{"name":"ノード-2","weight":1.5}]},"note":"Größe ändern ✓"},"proxy_id":null}"#,
+                "7ff9901491644031c68a58797ca6bc8060551dd0ed5959a261fe509051891dce",
+            ),
+        ];
+        for (raw, want) in golden {
+            assert_eq!(content_hash(raw), want, "{raw}");
+        }
+    }
 }

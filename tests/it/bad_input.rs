@@ -180,16 +180,26 @@ fn missing_credentials_and_bad_values_are_usage_errors() {
 }
 
 #[test]
-fn a_second_sync_while_one_holds_the_archive_exits_75() {
+fn a_sync_while_another_holds_the_archive_exits_75_and_one_after_it_succeeds() {
     let world = small_world();
+    // Hold the lock as a running sync does; the binary must refuse, not wait or share it.
     let lock = SyncLock::acquire(&world.db).unwrap();
     let out = world.sync(&["--since", "6d"]).assert().code(75);
     let stderr = stderr_of(&out);
+    let holder = format!(
+        "another sync holds {}: pid {} on ",
+        world.db.display(),
+        std::process::id()
+    );
     assert!(
-        stderr.contains("another sync holds")
-            && stderr.contains(&format!("pid {}", std::process::id())),
+        stderr.starts_with("error: ") && stderr.contains(&holder),
         "{stderr}"
     );
+    assert_eq!(world.sim.request_count(), 0, "a refused sync asks nothing");
     drop(lock);
     world.sync(&["--since", "6d"]).assert().success();
+    assert_eq!(
+        world.count("SELECT count(*) FROM jobs"),
+        world.sim.job_count() as i64
+    );
 }

@@ -190,3 +190,36 @@ pub fn api_time_to_utc(v: Option<&Value>) -> Option<String> {
 pub fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap()
 }
+
+/// Every run of the binary is built by the helpers above, so none inherits the caller's
+/// environment: no other module of this test binary constructs a command itself.
+#[test]
+fn no_test_builds_a_command_without_the_fresh_environment() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it");
+    let mut offenders = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") || path.ends_with("support.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if [
+                "cargo_bin",
+                "Command::new",
+                "Command::cargo",
+                "process::Command",
+            ]
+            .iter()
+            .any(|p| line.contains(p))
+            {
+                offenders.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "build commands with support::fresh_command or fresh_std_command:\n{}",
+        offenders.join("\n")
+    );
+}
