@@ -234,4 +234,40 @@ mod tests {
         assert_eq!(outcome_name(FAILED), "failed");
         assert_eq!(outcome_name(OK), "ok");
     }
+
+    fn reported(err: anyhow::Error) -> String {
+        let mut out = Vec::new();
+        report(&err, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn api_and_store_errors_are_reported_with_their_hints() {
+        let refused = ApiError::Http {
+            status: 429,
+            code: None,
+            message: None,
+            retry_after: None,
+        };
+        assert_eq!(
+            reported(anyhow::Error::from(refused).context("project p")),
+            "error: project p: the API refused the request: HTTP 429 Too Many Requests\n\
+             hint: the API is rate limited: lower --max-rps or --concurrency\n"
+        );
+        let unreadable = ApiError::Malformed {
+            detail: "eof".into(),
+        };
+        assert_eq!(
+            reported(unreadable.into()),
+            "error: the API's answer could not be read: eof\n"
+        );
+        let missing = StoreError::Missing {
+            path: "a.db".into(),
+        };
+        assert_eq!(
+            reported(missing.into()),
+            "error: no archive at a.db\n\
+             hint: run `gaussjobs sync` first, or pass --db with the archive's path\n"
+        );
+    }
 }
