@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::cli::Format;
 use crate::query::render::{write_json, write_rows, Cell, Rows, TableStyle};
 use crate::store::{open_read_only, Coverage};
-use crate::sync::plan::{subtract, Window};
+use crate::store::{subtract, Window};
 use crate::time;
 
 /// How long the API is likely to remember a job. A project not synced successfully for longer
