@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use gaussjobs::api::ScheduleTask;
 use gaussjobs::simulate::{SimConfig, Simulator, DEFAULT_PROJECT_ID, DEFAULT_TOKEN};
 use gaussjobs::store::{JobRecord, ScopeKey, Store};
+use gaussjobs::sync::job_record;
 use gaussjobs::time;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gaussjobs");
@@ -235,7 +236,7 @@ fn bench_store(jobs: usize) {
         .iter()
         .map(|v| {
             let raw = serde_json::value::RawValue::from_string(v.to_string()).unwrap();
-            JobRecord::from_task(ScheduleTask::from_raw(&raw).unwrap(), DEFAULT_PROJECT_ID)
+            job_record(ScheduleTask::from_raw(&raw).unwrap(), DEFAULT_PROJECT_ID)
         })
         .collect();
     let mut store_rates = Vec::new();

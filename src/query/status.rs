@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::render::{write_json, write_rows, Cell, Format, Rows, TableStyle};
 use crate::store::{open_read_only, Coverage};
-use crate::sync::plan::{subtract, Window};
+use crate::store::{subtract, Window};
 use crate::time;
 
 /// How long the API is likely to remember a job. A project not synced successfully for longer

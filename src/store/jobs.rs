@@ -2,17 +2,18 @@
 //! the one before copied to `superseded_versions` (the `job_history` view shows both). A new
 //! job is written once.
 //!
-//! Two versions differ when their fingerprints differ (`api::fingerprint`): the same job sent
-//! once in `+0800` and once in `+0000` is one version, so an API that changes its offset does
-//! not flood the history.
+//! Two versions differ when their fingerprints (`content_hash`, computed by the sync) differ:
+//! the same job sent once in `+0800` and once in `+0000` is one version, so an API that changes
+//! its offset does not flood the history.
 
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension, Statement, Transaction};
 use rustc_hash::FxHashSet;
 
-use crate::api::ScheduleTask;
+use super::schema::{self, RECORD_COLUMNS, VERSIONED_COLUMNS};
 use crate::time;
 
 /// One job, normalised for the archive: times in UTC text, target_config as JSON text.
@@ -30,76 +31,97 @@ pub struct JobRecord {
     pub start_time: Option<String>,
     pub end_time: Option<String>,
     pub target_config: Option<String>,
+    /// The object exactly as the API sent it.
     pub raw: String,
+    /// The fingerprint of its content: two versions differ when theirs do.
     pub content_hash: String,
 }
 
-/// The columns compared between versions, in schema order. `raw` is last: a difference only
-/// there means a field the columns do not hold has changed.
-const VERSIONED_COLUMNS: [&str; 12] = [
-    "project_id",
-    "instance_id",
-    "instance_name",
-    "instance_status",
-    "job_name",
-    "job_status",
-    "datastore_type",
-    "create_time",
-    "start_time",
-    "end_time",
-    "target_config",
-    "raw",
-];
-
 impl JobRecord {
-    /// Normalises a job as the API sent it, taking over its texts. `project_id` fills in a
-    /// record that lacks its own.
-    pub fn from_task(task: ScheduleTask, project_id: &str) -> JobRecord {
-        let times = task.times();
-        let target_config = task
-            .target_config
-            .as_ref()
-            .filter(|v| !v.is_null())
-            .map(|v| v.to_string());
-        let project_id = task
-            .project_id
-            .filter(|p| !p.is_empty())
-            .or_else(|| Some(project_id.to_string()));
-        JobRecord {
-            job_id: task.job_id,
-            project_id,
-            instance_id: task.instance_id,
-            instance_name: task.instance_name,
-            instance_status: task.instance_status,
-            job_name: task.job_name,
-            job_status: task.job_status,
-            datastore_type: task.datastore_type,
-            create_time: times.create_time.map(time::to_store),
-            start_time: times.start_time.map(time::to_store),
-            end_time: times.end_time.map(time::to_store),
-            target_config,
-            raw: task.raw,
-            content_hash: task.fingerprint,
-        }
+    /// The record's columns, in the order of the record columns of [`schema::JOB_COLUMNS`]
+    /// (a test checks).
+    pub(crate) fn values(&self) -> [Option<&str>; RECORD_COLUMNS] {
+        [
+            Some(&self.job_id),
+            self.project_id.as_deref(),
+            self.instance_id.as_deref(),
+            self.instance_name.as_deref(),
+            self.instance_status.as_deref(),
+            self.job_name.as_deref(),
+            self.job_status.as_deref(),
+            self.datastore_type.as_deref(),
+            self.create_time.as_deref(),
+            self.start_time.as_deref(),
+            self.end_time.as_deref(),
+            self.target_config.as_deref(),
+            Some(&self.raw),
+            Some(&self.content_hash),
+        ]
     }
+}
 
-    fn column(&self, name: &str) -> Option<&str> {
-        match name {
-            "project_id" => self.project_id.as_deref(),
-            "instance_id" => self.instance_id.as_deref(),
-            "instance_name" => self.instance_name.as_deref(),
-            "instance_status" => self.instance_status.as_deref(),
-            "job_name" => self.job_name.as_deref(),
-            "job_status" => self.job_status.as_deref(),
-            "datastore_type" => self.datastore_type.as_deref(),
-            "create_time" => self.create_time.as_deref(),
-            "start_time" => self.start_time.as_deref(),
-            "end_time" => self.end_time.as_deref(),
-            "target_config" => self.target_config.as_deref(),
-            "raw" => Some(&self.raw),
-            _ => None,
-        }
+/// `SELECT content_hash, version, last_run_id, <the versioned columns>` of one job.
+static SELECT_ARCHIVED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT content_hash, version, last_run_id, {} FROM jobs WHERE job_id = ?1",
+        schema::versioned_column_list(None)
+    )
+});
+
+/// Inserts a new job as version 1: the record's columns from `?1`, then `seen_at` and the
+/// run's id.
+static INSERT_NEW: LazyLock<String> = LazyLock::new(|| {
+    let (seen_at, run_id) = (RECORD_COLUMNS + 1, RECORD_COLUMNS + 2);
+    format!(
+        "INSERT INTO jobs ({}, version, first_seen_at, last_seen_at, last_run_id,
+            version_observed_at, version_run_id)
+         VALUES ({}, 1, ?{seen_at}, ?{seen_at}, ?{run_id}, ?{seen_at}, ?{run_id})
+         ON CONFLICT (job_id) DO NOTHING",
+        list(schema::columns(|c| c.record).map(|c| c.name.to_string())),
+        list((1..=RECORD_COLUMNS).map(|i| format!("?{i}"))),
+    )
+});
+
+/// Replaces a job's columns with a newer version: the record's columns from `?1` (`job_id`
+/// first, which picks the row), then the version, `seen_at`, the run's id and what changed.
+static UPDATE_VERSION: LazyLock<String> = LazyLock::new(|| {
+    let n = RECORD_COLUMNS;
+    let (version, seen_at, run_id, changed) = (n + 1, n + 2, n + 3, n + 4);
+    let set = schema::columns(|c| c.record)
+        .enumerate()
+        .skip(1)
+        .map(|(i, c)| format!("{} = ?{}", c.name, i + 1));
+    format!(
+        "UPDATE jobs SET {}, version = ?{version}, last_seen_at = ?{seen_at},
+            last_run_id = ?{run_id}, version_observed_at = ?{seen_at},
+            version_run_id = ?{run_id}, version_changed = ?{changed}
+         WHERE job_id = ?1",
+        list(set)
+    )
+});
+
+/// Copies a job's archived version to `superseded_versions`.
+static SUPERSEDE: LazyLock<String> = LazyLock::new(|| {
+    let versioned = schema::versioned_column_list(None);
+    format!(
+        "INSERT INTO superseded_versions (job_id, version, observed_at, run_id, changed,
+            {versioned})
+         SELECT job_id, version, version_observed_at, version_run_id, version_changed,
+            {versioned}
+         FROM jobs WHERE job_id = ?1"
+    )
+});
+
+fn list(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join(", ")
+}
+
+/// Binds a job's record columns as `?1` onwards.
+fn bind_record(stmt: &mut Statement<'_>, job: &JobRecord) -> rusqlite::Result<()> {
+    for (i, value) in job.values().into_iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, value)?;
     }
+    Ok(())
 }
 
 /// What a batch of upserts did.
@@ -143,11 +165,7 @@ pub(crate) fn upsert_jobs(
 ) -> rusqlite::Result<PageCounts> {
     let seen_at = time::to_store(seen_at);
     let mut counts = PageCounts::default();
-    let select_sql = format!(
-        "SELECT content_hash, version, last_run_id, {} FROM jobs WHERE job_id = ?1",
-        VERSIONED_COLUMNS.join(", ")
-    );
-    let mut select = tx.prepare_cached(&select_sql)?;
+    let mut select = tx.prepare_cached(&SELECT_ARCHIVED)?;
     for job in jobs {
         // Most jobs a sync sees are new: trying the insert first finds that out in the same
         // index lookup that writes the job, and only a job already archived is read back.
@@ -158,8 +176,8 @@ pub(crate) fn upsert_jobs(
         }
         let archived = select
             .query_row([&job.job_id], |r| {
-                let mut columns = Vec::with_capacity(VERSIONED_COLUMNS.len());
-                for i in 0..VERSIONED_COLUMNS.len() {
+                let mut columns = Vec::with_capacity(VERSIONED_COLUMNS);
+                for i in 0..VERSIONED_COLUMNS {
                     columns.push(r.get::<_, Option<String>>(3 + i)?);
                 }
                 Ok(Archived {
@@ -188,11 +206,13 @@ pub(crate) fn upsert_jobs(
                 }
             }
             Some(old) => {
-                let changed: Vec<&str> = VERSIONED_COLUMNS
-                    .iter()
+                let values = job.values();
+                let changed: Vec<&str> = schema::columns(|c| c.record)
+                    .zip(values)
+                    .filter(|(c, _)| c.versioned)
                     .zip(&old.columns)
-                    .filter(|(name, old)| job.column(name) != old.as_deref())
-                    .map(|(name, _)| *name)
+                    .filter(|((_, new), old)| *new != old.as_deref())
+                    .map(|((c, _), _)| c.name)
                     .collect();
                 let changed = serde_json::to_string(&changed).expect("names serialise");
                 supersede(tx, &job.job_id)?;
@@ -205,30 +225,6 @@ pub(crate) fn upsert_jobs(
     Ok(counts)
 }
 
-/// The columns of a job's newest version, in the order `insert_new_job` and `update_job` bind
-/// them from `?2`.
-macro_rules! job_params {
-    ($job:expr, $($rest:expr),*) => {
-        params![
-            $job.job_id,
-            $job.project_id,
-            $job.instance_id,
-            $job.instance_name,
-            $job.instance_status,
-            $job.job_name,
-            $job.job_status,
-            $job.datastore_type,
-            $job.create_time,
-            $job.start_time,
-            $job.end_time,
-            $job.target_config,
-            $job.raw,
-            $job.content_hash,
-            $($rest),*
-        ]
-    };
-}
-
 /// Inserts a job the archive does not hold yet as version 1. Returns false, writing nothing,
 /// when its job_id is already archived.
 fn insert_new_job(
@@ -237,18 +233,11 @@ fn insert_new_job(
     run_id: i64,
     seen_at: &str,
 ) -> rusqlite::Result<bool> {
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
-                job_name, job_status, datastore_type, create_time, start_time, end_time,
-                target_config, raw, content_hash, version, first_seen_at, last_seen_at,
-                last_run_id, version_observed_at, version_run_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15, ?15, ?16,
-                ?15, ?16)
-             ON CONFLICT (job_id) DO NOTHING",
-        )?
-        .execute(job_params!(job, seen_at, run_id))?;
-    Ok(inserted == 1)
+    let mut stmt = tx.prepare_cached(&INSERT_NEW)?;
+    bind_record(&mut stmt, job)?;
+    stmt.raw_bind_parameter(RECORD_COLUMNS + 1, seen_at)?;
+    stmt.raw_bind_parameter(RECORD_COLUMNS + 2, run_id)?;
+    Ok(stmt.raw_execute()? == 1)
 }
 
 /// Instance name pairs remembered at most (about a MiB).
@@ -306,16 +295,7 @@ impl InstanceNames {
 
 /// Copies a job's archived version to `superseded_versions`, before a newer one replaces it.
 fn supersede(tx: &Transaction<'_>, job_id: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO superseded_versions (job_id, version, observed_at, run_id, changed,
-            project_id, instance_id, instance_name, instance_status, job_name, job_status,
-            datastore_type, create_time, start_time, end_time, target_config, raw)
-         SELECT job_id, version, version_observed_at, version_run_id, version_changed,
-            project_id, instance_id, instance_name, instance_status, job_name, job_status,
-            datastore_type, create_time, start_time, end_time, target_config, raw
-         FROM jobs WHERE job_id = ?1",
-    )?
-    .execute([job_id])?;
+    tx.prepare_cached(&SUPERSEDE)?.execute([job_id])?;
     Ok(())
 }
 
@@ -329,104 +309,50 @@ fn update_job(
     seen_at: &str,
     changed: &str,
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "UPDATE jobs SET project_id = ?2, instance_id = ?3, instance_name = ?4,
-            instance_status = ?5, job_name = ?6, job_status = ?7, datastore_type = ?8,
-            create_time = ?9, start_time = ?10, end_time = ?11, target_config = ?12, raw = ?13,
-            content_hash = ?14, version = ?15, last_seen_at = ?16, last_run_id = ?17,
-            version_observed_at = ?16, version_run_id = ?17, version_changed = ?18
-         WHERE job_id = ?1",
-    )?
-    .execute(job_params!(job, version, seen_at, run_id, changed))?;
+    let mut stmt = tx.prepare_cached(&UPDATE_VERSION)?;
+    bind_record(&mut stmt, job)?;
+    let n = RECORD_COLUMNS;
+    stmt.raw_bind_parameter(n + 1, version)?;
+    stmt.raw_bind_parameter(n + 2, seen_at)?;
+    stmt.raw_bind_parameter(n + 3, run_id)?;
+    stmt.raw_bind_parameter(n + 4, changed)?;
+    stmt.raw_execute()?;
     Ok(())
 }
 
-/// The statuses of jobs that may still change.
-pub const OPEN_STATUSES: [&str; 3] = ["Pending", "Running", "Unauthorized"];
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The archived open jobs of a scope that the API still knows: `?1` project, `?3` job name
-/// and `?4` instance (each ignored when NULL). Read through `jobs_status`, which holds the
-/// few open jobs together; the `+` keeps SQLite from walking every job of the project through
-/// `jobs_project` instead.
-const OPEN_JOBS_WHERE: &str = "+project_id = ?1
-    AND job_status IN ('Pending', 'Running', 'Unauthorized') AND api_gone_at IS NULL
-    AND (?3 IS NULL OR job_name = ?3) AND (?4 IS NULL OR instance_id = ?4)";
-
-/// Which archived open jobs a refresh looks at.
-#[derive(Debug, Clone, Default)]
-pub struct OpenJobsFilter<'a> {
-    pub project_id: &'a str,
-    pub job_name: Option<&'a str>,
-    pub instance_id: Option<&'a str>,
-    /// Jobs this run already saw are current and skipped.
-    pub seen_by_run: i64,
-}
-
-/// Up to `limit` archived open jobs that run `seen_by_run` has not seen and the API has not
-/// forgotten, in job_id order after `after`: read in chunks, so memory stays flat.
-pub fn stale_open_jobs(
-    conn: &rusqlite::Connection,
-    filter: &OpenJobsFilter<'_>,
-    after: &str,
-    limit: usize,
-) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT job_id FROM jobs WHERE {OPEN_JOBS_WHERE}
-               AND (last_run_id IS NULL OR last_run_id != ?2) AND job_id > ?5
-             ORDER BY job_id LIMIT ?6"
-    ))?;
-    let rows = stmt.query_map(
-        params![
-            filter.project_id,
-            filter.seen_by_run,
-            filter.job_name,
-            filter.instance_id,
-            after,
-            limit as i64
-        ],
-        |r| r.get(0),
-    )?;
-    rows.collect()
-}
-
-/// Per open status: archived open jobs the API has not forgotten, and how many of them run
-/// `seen_by_run` has not seen. The refresh uses it to choose between the open-status lists and
-/// asking by id.
-pub fn open_job_counts(
-    conn: &rusqlite::Connection,
-    filter: &OpenJobsFilter<'_>,
-) -> rusqlite::Result<Vec<(String, u64, u64)>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT job_status, count(*), sum(last_run_id IS NULL OR last_run_id != ?2)
-             FROM jobs WHERE {OPEN_JOBS_WHERE} GROUP BY job_status"
-    ))?;
-    let rows = stmt.query_map(
-        params![
-            filter.project_id,
-            filter.seen_by_run,
-            filter.job_name,
-            filter.instance_id
-        ],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get::<_, i64>(1)? as u64,
-                r.get::<_, i64>(2)? as u64,
-            ))
-        },
-    )?;
-    rows.collect()
-}
-
-/// Records that the API no longer returns an archived job when asked by its id.
-pub(crate) fn mark_gone(
-    tx: &Transaction<'_>,
-    job_id: &str,
-    at: DateTime<Utc>,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "UPDATE jobs SET api_gone_at = ?2 WHERE job_id = ?1 AND api_gone_at IS NULL",
-    )?
-    .execute(params![job_id, time::to_store(at)])?;
-    Ok(())
+    /// `values` follows the schema's record columns: a record whose every column holds its
+    /// own name gives the names in schema order.
+    #[test]
+    fn record_values_are_in_schema_order() {
+        let name = |s: &str| Some(s.to_string());
+        let record = JobRecord {
+            job_id: "job_id".into(),
+            project_id: name("project_id"),
+            instance_id: name("instance_id"),
+            instance_name: name("instance_name"),
+            instance_status: name("instance_status"),
+            job_name: name("job_name"),
+            job_status: name("job_status"),
+            datastore_type: name("datastore_type"),
+            create_time: name("create_time"),
+            start_time: name("start_time"),
+            end_time: name("end_time"),
+            target_config: name("target_config"),
+            raw: "raw".into(),
+            content_hash: "content_hash".into(),
+        };
+        let said: Vec<Option<&str>> = schema::columns(|c| c.record)
+            .map(|c| Some(c.name))
+            .collect();
+        assert_eq!(record.values().to_vec(), said);
+        assert_eq!(
+            schema::JOB_COLUMNS[0].name,
+            "job_id",
+            "statements bind it as ?1"
+        );
+    }
 }

@@ -1,29 +1,34 @@
-//! The SQLite archive and nothing else: opening (pragmas, migrations, the sync lock), job
-//! upserts with their history, the sync state and the run ledger. No other module writes SQL
-//! that changes data.
+//! The SQLite archive and nothing else: opening (pragmas, migrations, the sync lock), the job
+//! schema said once, job upserts with their history, the archived open jobs, the sync state
+//! and its coverage, and the run ledger. No other module writes SQL that changes data; it
+//! knows nothing of the HTTP API (the sync turns API objects into its records).
 //!
 //! Every write transaction is IMMEDIATE: it takes the write lock before its first read, so two
 //! connections (projects synced side by side) queue on the busy timeout instead of failing
 //! with SQLITE_BUSY when a reader tries to become a writer.
 
+mod coverage;
 mod indexes;
 mod jobs;
 mod lock;
 mod open;
+mod open_jobs;
 mod runs;
+pub mod schema;
 mod state;
 #[cfg(test)]
 pub(crate) mod test_support;
 
 use std::path::PathBuf;
 
-pub use jobs::{
-    open_job_counts, stale_open_jobs, JobRecord, OpenJobsFilter, PageCounts, OPEN_STATUSES,
-};
+pub use coverage::{merge, subtract, Coverage, Window};
+pub use jobs::{JobRecord, PageCounts};
 pub use lock::SyncLock;
 pub use open::{open_current_read_only, open_read_only, Store, SCHEMA_VERSION};
+pub(crate) use open_jobs::{OpenJobCount, OpenJobsFilter, OpenJobsReader};
 pub use runs::{PageBatch, PageWriter, RunFinish, RunStart, TRANSACTION_JOBS};
-pub use state::{Coverage, Scope, ScopeKey};
+pub use schema::{column_list, open_statuses_sql, Column, JOB_COLUMNS, OPEN_STATUSES};
+pub use state::{Scope, ScopeKey};
 
 /// The failures callers act on.
 #[derive(Debug, thiserror::Error)]

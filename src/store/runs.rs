@@ -6,7 +6,8 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Transaction, TransactionBehavior};
 
-use super::jobs::{mark_gone, upsert_jobs, InstanceNames, JobRecord, PageCounts};
+use super::jobs::{upsert_jobs, InstanceNames, JobRecord, PageCounts};
+use super::open_jobs::mark_gone;
 use super::state::add_coverage;
 use super::{lock::hostname, sqlite_error, Result, Store};
 use crate::time;

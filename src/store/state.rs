@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{sqlite_error, Result, Store};
+use super::{sqlite_error, Coverage, Result, Store};
 use crate::time;
 
 /// What one sync keeps track of.
@@ -27,13 +27,6 @@ pub struct Scope {
     pub since: DateTime<Utc>,
     /// The completely fetched ranges, oldest first, merged.
     pub coverage: Vec<Coverage>,
-}
-
-/// A create-time range `[from, to)` fetched completely.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Coverage {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
 }
 
 impl Store {

@@ -5,15 +5,28 @@ use chrono::{DateTime, Utc};
 
 use super::{JobRecord, RunStart, ScopeKey, Store};
 
-/// A job as the API would send it, with only an id, a status and a create time.
+/// A job of project `p` with only an id, a status and a create time, as the sync would record
+/// it. Its raw text stands in for its fingerprint: jobs that differ have different ones.
 pub(crate) fn job(id: &str, status: &str) -> JobRecord {
     let raw = format!(
         r#"{{"job_id":"{id}","job_status":"{status}","create_time":"2024-03-01T08:00:00+0800"}}"#
     );
-    let task =
-        crate::api::ScheduleTask::from_raw(&serde_json::value::RawValue::from_string(raw).unwrap())
-            .unwrap();
-    JobRecord::from_task(task, "p")
+    JobRecord {
+        job_id: id.into(),
+        project_id: Some("p".into()),
+        instance_id: None,
+        instance_name: None,
+        instance_status: None,
+        job_name: None,
+        job_status: Some(status.into()),
+        datastore_type: None,
+        create_time: Some("2024-03-01T00:00:00Z".into()),
+        start_time: None,
+        end_time: None,
+        target_config: None,
+        content_hash: raw.clone(),
+        raw,
+    }
 }
 
 /// A scope of project `p` at `endpoint` and a run begun in it at `now`: (scope_id, run_id).

@@ -12,10 +12,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use super::plan::Window;
+use super::record::job_record;
+use super::writer::WriterMsg;
 use super::Filter;
 use crate::api::{ApiError, Client, ListJobsRequest};
-use crate::store::JobRecord;
+use crate::store::{JobRecord, StoreError, Window};
 use crate::time;
 
 /// How often a listing that cannot be split is paged again after a shift before the run gives
@@ -49,7 +50,7 @@ pub(super) fn split(listing: &Listing) -> Option<(Listing, Listing)> {
 
 /// What to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Listing {
+pub(crate) enum Listing {
     /// Every job created in the window; its coverage is recorded with its last page.
     Window(Window),
     /// Every job in one status (the open jobs) created before a time, if one is given: jobs
@@ -77,21 +78,6 @@ impl std::fmt::Display for Listing {
     }
 }
 
-/// What the writer is asked to do, in order.
-#[derive(Debug)]
-pub enum WriterMsg {
-    /// Archive a page; `completes` is set on a window's last page.
-    Page {
-        jobs: Vec<JobRecord>,
-        seen_at: DateTime<Utc>,
-        completes: Option<Window>,
-    },
-    /// The API no longer returns this job when asked by its id.
-    Gone { job_id: String, at: DateTime<Utc> },
-    /// Answer once everything sent before is committed.
-    Barrier(oneshot::Sender<()>),
-}
-
 /// Why a listing could not be completed.
 #[derive(Debug, thiserror::Error)]
 pub enum ListingError {
@@ -108,11 +94,18 @@ pub enum ListingError {
     /// The writer stopped (it reports its own error).
     #[error("the archive writer stopped")]
     WriterGone,
+    /// The archive could not be read.
+    #[error("{0}")]
+    Store(
+        #[from]
+        #[source]
+        StoreError,
+    ),
 }
 
 /// What paging a listing found.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ListingStats {
+pub(crate) struct ListingStats {
     pub pages: u64,
     pub jobs: u64,
     pub repages: u64,
@@ -120,7 +113,7 @@ pub struct ListingStats {
 
 /// Everything a fetcher needs besides the listing.
 #[derive(Clone)]
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     pub client: Arc<Client>,
     pub project_id: String,
     pub page_size: u32,
@@ -138,7 +131,7 @@ impl Fetcher {
     /// Fetches every job of `listing`. When the pages shift under a window, the window is split
     /// in two and each half fetched on its own: smaller windows need fewer pages, and a window
     /// that fits one page cannot shift. Other listings are paged again from the start.
-    pub async fn fetch(&self, listing: &Listing) -> Result<ListingStats, ListingError> {
+    pub(crate) async fn fetch(&self, listing: &Listing) -> Result<ListingStats, ListingError> {
         let mut stats = ListingStats::default();
         let mut todo = vec![listing.clone()];
         let mut restarts = 0;
@@ -171,7 +164,7 @@ impl Fetcher {
     }
 
     /// Waits until the writer has committed everything sent so far.
-    pub async fn barrier(&self) -> Result<(), ListingError> {
+    pub(crate) async fn barrier(&self) -> Result<(), ListingError> {
         let (tx, rx) = oneshot::channel();
         self.writer
             .send(WriterMsg::Barrier(tx))
@@ -230,7 +223,7 @@ impl Fetcher {
                 .schedules
                 .into_iter()
                 .skip(skip as usize)
-                .map(|task| JobRecord::from_task(task, &self.project_id))
+                .map(|task| job_record(task, &self.project_id))
                 .collect();
             stats.jobs += jobs.len() as u64;
             let completes = match listing {

@@ -1,12 +1,18 @@
 //! The sync algorithm: a pure planner (state + now + options -> windows), a fetcher (pages one
-//! window without missing jobs) and a runner (concurrency, the writer, the ledger). It talks to
-//! `api` and `store` through their types only.
+//! listing without missing jobs), the workers that run fetchers side by side, the writer (one
+//! per project), the open-job refresh, and a runner (the lock, projects, the ledger). It turns
+//! API objects into store records (`record`) and talks to `api` and `store` through their
+//! types only.
 
-pub mod fetch;
-pub mod plan;
-pub mod progress;
-pub mod run;
+mod fetch;
+mod plan;
+mod progress;
+pub mod record;
+mod refresh;
+mod run;
 mod schedule;
+mod workers;
+mod writer;
 
 use std::time::Duration as StdDuration;
 
@@ -18,7 +24,9 @@ use crate::api::client::RetryPolicy;
 use crate::api::model::Language;
 use crate::store::PageCounts;
 
+pub use fetch::ListingError;
 pub use progress::{Progress, Silent};
+pub use record::job_record;
 pub use run::{run, run_many, RunControl, SyncFailed};
 
 /// The API filters a sync may be limited to. A filtered sync keeps its own state.

@@ -3,18 +3,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::store::Coverage;
-
-/// A half-open range of create time `[start, end)` fetched as one unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Window {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-}
+use crate::store::{merge, subtract, Coverage, Window};
 
 /// What the planner needs to know.
 #[derive(Debug, Clone)]
-pub struct PlanInput<'a> {
+pub(crate) struct PlanInput<'a> {
     /// Where the scope begins.
     pub since: DateTime<Utc>,
     /// Where this run stops (normally now).
@@ -31,7 +24,7 @@ pub struct PlanInput<'a> {
 /// the last `lookback` before the newest covered point (jobs that appear late, or that sat on a
 /// boundary the API treats differently than assumed). Windows are cut at multiples of
 /// `window` since the epoch, so days start at midnight UTC and runs cut the same way.
-pub fn plan(input: &PlanInput<'_>) -> Vec<Window> {
+pub(crate) fn plan(input: &PlanInput<'_>) -> Vec<Window> {
     if input.until <= input.since {
         return Vec::new();
     }
@@ -60,46 +53,6 @@ pub fn plan(input: &PlanInput<'_>) -> Vec<Window> {
         .into_iter()
         .flat_map(|w| cut(w, input.window))
         .collect()
-}
-
-/// The parts of `range` that no coverage holds.
-pub fn subtract(range: Window, coverage: &[Coverage]) -> Vec<Window> {
-    let mut covered: Vec<&Coverage> = coverage
-        .iter()
-        .filter(|c| c.to > range.start && c.from < range.end)
-        .collect();
-    covered.sort_by_key(|c| c.from);
-    let mut out = Vec::new();
-    let mut cursor = range.start;
-    for c in covered {
-        if c.from > cursor {
-            out.push(Window {
-                start: cursor,
-                end: c.from.min(range.end),
-            });
-        }
-        cursor = cursor.max(c.to);
-    }
-    if cursor < range.end {
-        out.push(Window {
-            start: cursor,
-            end: range.end,
-        });
-    }
-    out
-}
-
-/// Sorts and joins overlapping or touching windows.
-fn merge(windows: &mut Vec<Window>) {
-    windows.sort();
-    let mut merged: Vec<Window> = Vec::with_capacity(windows.len());
-    for w in windows.drain(..) {
-        match merged.last_mut() {
-            Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
-            _ => merged.push(w),
-        }
-    }
-    *windows = merged;
 }
 
 /// Cuts a window at multiples of `size` since the epoch.

@@ -1,31 +1,25 @@
-//! The runner: takes the lock, plans, fetches listings concurrently, feeds one writer per
-//! project, refreshes open jobs, and keeps the run ledger. A window that fails leaves its
-//! coverage unrecorded, so the next run fetches exactly what is missing; everything else
-//! fetched is kept.
+//! The runner: takes the lock, and for each project plans, fetches the windows concurrently
+//! into one writer, refreshes the open jobs, and keeps the run ledger. A window that fails
+//! leaves its coverage unrecorded, so the next run fetches exactly what is missing; everything
+//! else fetched is kept.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use tokio::sync::mpsc;
 
-use super::fetch::{Fetcher, Listing, ListingError, WriterMsg};
+use super::fetch::{Fetcher, Listing, ListingError};
 use super::plan::{plan, PlanInput};
 use super::progress::{Progress, Silent};
-use super::schedule::Schedule;
+use super::refresh::{recent_start, refresh_open_jobs};
+use super::workers::fetch_all;
+use super::writer::{Writer, WriterContext, Written, WRITER_QUEUE_PAGES};
 use super::{SyncOptions, SyncReport, DEFAULT_SINCE};
-use crate::api::{ApiError, Client, ClientConfig};
-use crate::store::{
-    open_job_counts, open_read_only, stale_open_jobs, OpenJobsFilter, PageBatch, PageCounts,
-    PageWriter, RunFinish, RunStart, ScopeKey, Store, StoreError, SyncLock, TRANSACTION_JOBS,
-};
+use crate::api::{Client, ClientConfig};
+use crate::store::{RunFinish, RunStart, ScopeKey, Store, SyncLock, Window};
 use crate::time;
-
-/// Archived open jobs looked up per read of the archive, so memory stays flat however many.
-const OPEN_JOBS_CHUNK: usize = 256;
 
 /// How the run treats the lock and several projects, and who hears of its progress.
 #[derive(Clone)]
@@ -123,7 +117,7 @@ async fn acquire_lock(db: &Path, wait: bool) -> anyhow::Result<SyncLock> {
     Ok(tokio::task::spawn_blocking(move || SyncLock::acquire_waiting(&db)).await??)
 }
 
-/// One project: windows first, then the open jobs.
+/// One project: plan, then the windows and the open jobs through one writer, then the ledger.
 async fn run_scope(
     db: &Path,
     options: &SyncOptions,
@@ -132,6 +126,65 @@ async fn run_scope(
 ) -> anyhow::Result<SyncReport> {
     let started = Instant::now();
     let mut store = Store::open(db)?;
+    let planned = plan_scope(&mut store, options, now)?;
+    progress.add_listings(&options.project_id, planned.windows.len() as u64);
+    // A first sync writes its jobs with their key alone and builds the query indexes at the
+    // end (see `store::indexes`).
+    let indexes_deferred = store.defer_query_indexes()?;
+    let run_id = store.begin_run(&run_start(options, &planned, now))?;
+    let client = Arc::new(Client::new(client_config(options))?);
+
+    // One writer owns the project's connection; fetchers hand it pages through a bounded
+    // channel, so memory stays a few pages however many jobs there are.
+    let (writer, sender) = Writer::spawn(
+        store,
+        WRITER_QUEUE_PAGES.max(options.concurrency * 2),
+        WriterContext {
+            run_id,
+            scope_id: planned.scope_id,
+            client: Arc::clone(&client),
+            progress: Arc::clone(&progress),
+            project_id: options.project_id.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            indexes_deferred,
+        },
+    );
+    let fetcher = Fetcher {
+        client: Arc::clone(&client),
+        project_id: options.project_id.clone(),
+        page_size: options.page_size,
+        filter: options.filter.clone(),
+        writer: sender,
+        progress,
+    };
+    let fetched = fetch_scope(db, fetcher, options, run_id, planned).await;
+    // The fetcher, the writer's last sender, is gone: the writer finishes.
+    let written = writer.finish().await?;
+    finish_scope(
+        options,
+        run_id,
+        started,
+        client.requests(),
+        fetched,
+        written,
+    )
+}
+
+/// What a project's run is to fetch.
+struct Planned {
+    scope_id: i64,
+    key: ScopeKey,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    windows: Vec<Window>,
+}
+
+/// Finds (or creates) the project's scope and plans its windows from the scope's coverage.
+fn plan_scope(
+    store: &mut Store,
+    options: &SyncOptions,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Planned> {
     let key = ScopeKey {
         endpoint: options.endpoint.as_str().trim_end_matches('/').to_string(),
         project_id: options.project_id.clone(),
@@ -153,22 +206,31 @@ async fn run_scope(
         time::to_store(scope.since),
         time::to_store(until)
     );
-    progress.add_listings(&options.project_id, windows.len() as u64);
-    // A first sync writes its jobs with their key alone and builds the query indexes at the
-    // end (see `store::indexes`).
-    let indexes_deferred = store.defer_query_indexes()?;
-    let run_id = store.begin_run(&RunStart {
-        started_at: now,
-        endpoint: key.endpoint.clone(),
-        project_id: key.project_id.clone(),
+    Ok(Planned {
         scope_id: scope.scope_id,
-        range_start: scope.since,
-        range_end: until,
-        options: options_json(options),
-        windows_planned: windows.len() as u64,
-    })?;
+        key,
+        since: scope.since,
+        until,
+        windows,
+    })
+}
 
-    let client = Arc::new(Client::new(ClientConfig {
+/// The run's ledger row as it starts.
+fn run_start(options: &SyncOptions, planned: &Planned, now: DateTime<Utc>) -> RunStart {
+    RunStart {
+        started_at: now,
+        endpoint: planned.key.endpoint.clone(),
+        project_id: planned.key.project_id.clone(),
+        scope_id: planned.scope_id,
+        range_start: planned.since,
+        range_end: planned.until,
+        options: options_json(options),
+        windows_planned: planned.windows.len() as u64,
+    }
+}
+
+fn client_config(options: &SyncOptions) -> ClientConfig {
+    ClientConfig {
         endpoint: options.endpoint.clone(),
         project_id: options.project_id.clone(),
         credential: options.credential.clone(),
@@ -177,43 +239,35 @@ async fn run_scope(
         connect_timeout: options.timeout.min(StdDuration::from_secs(10)),
         max_rps: options.max_rps,
         retry: options.retry,
-    })?);
+    }
+}
 
-    // One writer owns the project's connection; fetchers hand it pages through a bounded
-    // channel, so memory stays a few pages however many jobs there are.
-    let (sender, receiver) =
-        mpsc::channel::<WriterMsg>(WRITER_QUEUE_PAGES.max(options.concurrency * 2));
-    let writer = spawn_writer(
-        store,
-        receiver,
-        WriterContext {
-            run_id,
-            scope_id: scope.scope_id,
-            client: Arc::clone(&client),
-            progress: Arc::clone(&progress),
-            project_id: options.project_id.clone(),
-            runtime: tokio::runtime::Handle::current(),
-            indexes_deferred,
-        },
-    );
-    let fetcher = Fetcher {
-        client: Arc::clone(&client),
-        project_id: options.project_id.clone(),
-        page_size: options.page_size,
-        filter: options.filter.clone(),
-        writer: sender,
-        progress: Arc::clone(&progress),
-    };
+/// What the fetchers did.
+struct Fetched {
+    windows_planned: usize,
+    windows_completed: usize,
+    open_checked: u64,
+    failed: Vec<(Listing, ListingError)>,
+}
 
-    let windows_planned = windows.len();
-    let recent_start = recent_start(&windows, until);
+/// Fetches the planned windows, then, unless that was stopped or the scope is limited to a
+/// status, refreshes the open jobs. Takes the fetcher so that its queue to the writer closes
+/// when this returns.
+async fn fetch_scope(
+    db: &Path,
+    fetcher: Fetcher,
+    options: &SyncOptions,
+    run_id: i64,
+    planned: Planned,
+) -> Fetched {
+    let windows_planned = planned.windows.len();
+    let recent_start = recent_start(&planned.windows, planned.until);
     let mut outcome = fetch_all(
-        windows.into_iter().map(Listing::Window).collect(),
+        planned.windows.into_iter().map(Listing::Window).collect(),
         options.concurrency,
         &fetcher,
     )
     .await;
-    let windows_completed = outcome.completed;
     let mut open_checked = 0;
     if !outcome.aborted && options.filter.status.is_none() {
         match refresh_open_jobs(db, &fetcher, options, run_id, recent_start).await {
@@ -230,28 +284,42 @@ async fn run_scope(
             )),
         }
     }
-    drop(fetcher);
+    Fetched {
+        windows_planned,
+        windows_completed: outcome.completed,
+        open_checked,
+        failed: outcome.failed,
+    }
+}
 
-    let (mut store, counts, write_error) = tokio::task::spawn_blocking(move || writer.join())
-        .await
-        .context("the archive writer could not be joined")?
-        .map_err(|_| anyhow::anyhow!("the archive writer panicked"))?;
-
+/// Records how the run ended in the ledger and gives its report, or why it failed.
+fn finish_scope(
+    options: &SyncOptions,
+    run_id: i64,
+    started: Instant,
+    requests: u64,
+    mut fetched: Fetched,
+    written: Written,
+) -> anyhow::Result<SyncReport> {
+    let Written {
+        mut store,
+        counts,
+        error: write_error,
+    } = written;
     // The writer's own error explains a WriterGone; list real causes first.
-    outcome
+    fetched
         .failed
         .sort_by_key(|(_, e)| matches!(e, ListingError::WriterGone));
-    let requests = client.requests();
     let report = SyncReport {
         run_id,
         project_id: options.project_id.clone(),
         counts,
         requests,
         seconds: started.elapsed().as_secs_f64(),
-        windows_planned,
-        windows_completed,
-        open_jobs_checked: open_checked,
-        failed: outcome
+        windows_planned: fetched.windows_planned,
+        windows_completed: fetched.windows_completed,
+        open_jobs_checked: fetched.open_checked,
+        failed: fetched
             .failed
             .iter()
             .map(|(l, e)| format!("{l}: {e}"))
@@ -274,410 +342,16 @@ async fn run_scope(
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    if let Some((_, first)) = outcome.failed.into_iter().next() {
+    if let Some((_, first)) = fetched.failed.into_iter().next() {
         return Err(SyncFailed {
             failed: report.failed.len(),
-            planned: windows_planned,
+            planned: fetched.windows_planned,
             first,
             report: Box::new(report),
         }
         .into());
     }
     Ok(report)
-}
-
-/// Where the newest stretch of this run's windows begins, when they reach `until`: the open
-/// jobs created since were just read with their windows, so the open lists can stop there.
-fn recent_start(windows: &[super::plan::Window], until: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let mut sorted: Vec<_> = windows.to_vec();
-    sorted.sort();
-    let last = sorted.last()?;
-    if last.end < until {
-        return None;
-    }
-    let mut start = last.start;
-    for w in sorted.iter().rev().skip(1) {
-        if w.end != start {
-            break;
-        }
-        start = w.start;
-    }
-    Some(start)
-}
-
-struct RefreshOutcome {
-    checked: u64,
-    failed: Vec<(Listing, ListingError)>,
-}
-
-/// Brings archived open jobs up to date cheaply: the open-status lists return every job still
-/// open in a few pages; only the archived open jobs that no list returned (they finished, were
-/// cancelled, or the API forgot them) are asked for by id. History is never downloaded again.
-async fn refresh_open_jobs(
-    db: &Path,
-    fetcher: &Fetcher,
-    options: &SyncOptions,
-    run_id: i64,
-    created_before: Option<DateTime<Utc>>,
-) -> Result<RefreshOutcome, ListingError> {
-    fetcher.barrier().await?;
-    let read_error = |e: rusqlite::Error| {
-        tracing::error!("reading the archived open jobs failed: {e}");
-        ListingError::WriterGone
-    };
-    let conn = open_read_only(db).map_err(|_| ListingError::WriterGone)?;
-    let filter = OpenJobsFilter {
-        project_id: &options.project_id,
-        job_name: options.filter.job_name.as_deref(),
-        instance_id: options.filter.instance_id.as_deref(),
-        seen_by_run: run_id,
-    };
-    let counts = open_job_counts(&conn, &filter).map_err(read_error)?;
-    let stale: u64 = counts.iter().map(|(_, _, stale)| stale).sum();
-    // A list costs a page per `page_size` open jobs of its status; a lookup one request per
-    // stale job. Lists only pay when they save lookups, and only for statuses with stale jobs.
-    let lists: Vec<Listing> = counts
-        .iter()
-        .filter(|(_, _, stale)| *stale > 0)
-        .map(|(status, _, _)| Listing::Status {
-            status: status.clone(),
-            created_before,
-        })
-        .collect();
-    let list_pages: u64 = counts
-        .iter()
-        .filter(|(_, _, stale)| *stale > 0)
-        .map(|(_, open, _)| open.div_ceil(u64::from(options.page_size)))
-        .sum();
-    let mut failed = Vec::new();
-    if stale > list_pages {
-        fetcher
-            .progress
-            .add_listings(&options.project_id, lists.len() as u64);
-        let listed = fetch_all(lists, options.concurrency, fetcher).await;
-        failed = listed.failed;
-        if !failed.is_empty() {
-            // Without every open list, "not listed" does not mean "finished": stop here.
-            return Ok(RefreshOutcome { checked: 0, failed });
-        }
-        fetcher.barrier().await?;
-    }
-
-    let mut checked = 0;
-    let mut after = String::new();
-    loop {
-        let ids = stale_open_jobs(&conn, &filter, &after, OPEN_JOBS_CHUNK).map_err(read_error)?;
-        let Some(last) = ids.last().cloned() else {
-            break;
-        };
-        checked += ids.len() as u64;
-        fetcher
-            .progress
-            .add_listings(&options.project_id, ids.len() as u64);
-        let outcome = fetch_all(
-            ids.into_iter().map(Listing::Job).collect(),
-            options.concurrency,
-            fetcher,
-        )
-        .await;
-        failed.extend(outcome.failed);
-        if outcome.aborted {
-            break;
-        }
-        after = last;
-    }
-    Ok(RefreshOutcome { checked, failed })
-}
-
-struct FetchOutcome {
-    completed: usize,
-    failed: Vec<(Listing, ListingError)>,
-    aborted: bool,
-}
-
-/// Fetches the listings with `concurrency` workers. A failure that no other listing can
-/// escape (the credentials refused, a wrong endpoint, the archive unwritable) stops them all;
-/// others only fail their own listing.
-async fn fetch_all(listings: Vec<Listing>, concurrency: usize, fetcher: &Fetcher) -> FetchOutcome {
-    let schedule = Arc::new(Schedule::new(listings, concurrency));
-    let failed = Arc::new(Mutex::new(Vec::new()));
-    let abort = Arc::new(AtomicBool::new(false));
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..concurrency.max(1) {
-        let fetcher = fetcher.clone();
-        let (schedule, failed, abort) = (
-            Arc::clone(&schedule),
-            Arc::clone(&failed),
-            Arc::clone(&abort),
-        );
-        workers.spawn(async move {
-            while !abort.load(Ordering::Relaxed) {
-                let Some((piece, added)) = schedule.take() else {
-                    break;
-                };
-                if added > 0 {
-                    fetcher.progress.add_listings(&fetcher.project_id, added);
-                }
-                let fetched = fetcher.fetch(&piece.listing).await;
-                fetcher.progress.listing_done(&fetcher.project_id);
-                schedule.finished(&piece, fetched.is_ok());
-                match fetched {
-                    Ok(stats) => {
-                        tracing::debug!(
-                            "{}: {} jobs in {} pages ({} re-paged)",
-                            piece.listing,
-                            stats.jobs,
-                            stats.pages,
-                            stats.repages
-                        );
-                    }
-                    Err(e) => {
-                        if stops_everything(&e) {
-                            abort.store(true, Ordering::Relaxed);
-                        }
-                        tracing::warn!("{}: {e}", piece.listing);
-                        failed.lock().expect("failed lock").push((piece.listing, e));
-                    }
-                }
-            }
-        });
-    }
-    while workers.join_next().await.is_some() {}
-    let mut failed = std::mem::take(&mut *failed.lock().expect("failed lock"));
-    failed.sort_by(|a, b| format!("{}", a.0).cmp(&format!("{}", b.0)));
-    FetchOutcome {
-        completed: schedule.completed(),
-        failed,
-        aborted: abort.load(Ordering::Relaxed),
-    }
-}
-
-/// Errors every other listing would hit too.
-fn stops_everything(e: &ListingError) -> bool {
-    match e {
-        ListingError::WriterGone => true,
-        ListingError::Api(ApiError::Http { status, .. }) => {
-            (400..500).contains(status) && *status != 429
-        }
-        ListingError::Api(
-            ApiError::InvalidEndpoint { .. }
-            | ApiError::Unreachable { .. }
-            | ApiError::BadCredential { .. }
-            | ApiError::Iam { .. },
-        ) => true,
-        ListingError::Api(_) | ListingError::KeptDrifting(_) => false,
-    }
-}
-
-type WriterResult = (Store, PageCounts, Option<StoreError>);
-
-/// Pages queued between the fetchers and the writer: enough to keep the writer busy while
-/// fetchers wait on the network, few enough that memory stays a few megabytes.
-const WRITER_QUEUE_PAGES: usize = 32;
-
-/// How long the writer keeps a transaction open while pages keep coming. Committing less often
-/// writes each index page to the WAL fewer times; a run killed meanwhile loses at most this
-/// much of its fetching, which the next run fetches again (coverage commits with the pages).
-const COMMIT_AFTER: StdDuration = StdDuration::from_secs(1);
-
-/// What the writer needs besides the archive and its queue.
-struct WriterContext {
-    run_id: i64,
-    scope_id: i64,
-    client: Arc<Client>,
-    progress: Arc<dyn Progress>,
-    project_id: String,
-    /// The run's runtime, to wait for pages with a deadline from the writer's own thread.
-    runtime: tokio::runtime::Handle,
-    /// The query indexes were dropped for this run's jobs (a first sync) and are built before
-    /// anyone reads what the run wrote: at the first barrier, or at the end.
-    indexes_deferred: bool,
-}
-
-/// How many jobs the writer gathers before writing them. Written in bursts, the index pages
-/// a job touches are still in the CPU's caches from the jobs before it, which page-by-page
-/// writing, woken for every page, loses: with every index kept up row by row, the writer's CPU
-/// for 200,000 new jobs fell from 2.1 s to 1.75 s going from bursts of 2,000 jobs to 10,000.
-/// 2,000 keeps the memory they take at a few MiB.
-const WRITE_BURST_JOBS: usize = 2_000;
-
-/// The writer thread: gathers pages into bursts and writes them into an open transaction, and
-/// commits `COMMIT_AFTER` after the first page or at `TRANSACTION_JOBS` jobs, when the queue
-/// closes, and at a barrier (whose sender then reads what was written). It stops at the
-/// first error.
-fn spawn_writer(
-    mut store: Store,
-    mut receiver: mpsc::Receiver<WriterMsg>,
-    context: WriterContext,
-) -> std::thread::JoinHandle<WriterResult> {
-    std::thread::spawn(move || {
-        let mut counts = PageCounts::default();
-        let error = write_until_closed(&mut store, &mut receiver, &context, &mut counts).err();
-        (store, counts, error)
-    })
-}
-
-/// What the writer has received and not yet written.
-#[derive(Default)]
-struct Burst {
-    msgs: Vec<WriterMsg>,
-    jobs: usize,
-}
-
-impl Burst {
-    fn push(&mut self, msg: WriterMsg) {
-        if let WriterMsg::Page { jobs, .. } = &msg {
-            self.jobs += jobs.len();
-        }
-        self.msgs.push(msg);
-    }
-
-    /// Writes what was gathered into the transaction, opening it on its first burst.
-    fn write(
-        &mut self,
-        transaction: &mut LazyTransaction<'_>,
-        context: &WriterContext,
-    ) -> Result<(), StoreError> {
-        if self.msgs.is_empty() {
-            return Ok(());
-        }
-        let writer = transaction.open(context)?;
-        for msg in self.msgs.drain(..) {
-            write_msg(writer, msg)?;
-        }
-        self.jobs = 0;
-        Ok(())
-    }
-}
-
-/// A transaction that is opened when there is something to write: the archive's write lock
-/// is held while the writer writes, not while it waits for pages.
-struct LazyTransaction<'s> {
-    store: Option<&'s mut Store>,
-    writer: Option<PageWriter<'s>>,
-}
-
-impl<'s> LazyTransaction<'s> {
-    fn new(store: &'s mut Store) -> Self {
-        LazyTransaction {
-            store: Some(store),
-            writer: None,
-        }
-    }
-
-    fn open(&mut self, context: &WriterContext) -> Result<&mut PageWriter<'s>, StoreError> {
-        if let Some(store) = self.store.take() {
-            self.writer = Some(store.page_writer(context.run_id, context.scope_id)?);
-        }
-        Ok(self.writer.as_mut().expect("the store became this writer"))
-    }
-
-    fn jobs(&self) -> usize {
-        self.writer.as_ref().map_or(0, PageWriter::jobs)
-    }
-
-    /// Commits what was written, if anything was, and counts it.
-    fn commit(self, context: &WriterContext, counts: &mut PageCounts) -> Result<(), StoreError> {
-        if let Some(writer) = self.writer {
-            let jobs = writer.jobs() as u64;
-            counts.add(writer.commit(context.client.requests())?);
-            context.progress.jobs_archived(&context.project_id, jobs);
-        }
-        Ok(())
-    }
-}
-
-/// The writer's loop (see [`spawn_writer`]); returns when the fetchers are done.
-fn write_until_closed(
-    store: &mut Store,
-    receiver: &mut mpsc::Receiver<WriterMsg>,
-    context: &WriterContext,
-    counts: &mut PageCounts,
-) -> Result<(), StoreError> {
-    let mut burst = Burst::default();
-    let mut indexes = DeferredIndexes(context.indexes_deferred);
-    // One pass of the outer loop per transaction: it starts with the first page after a
-    // commit, and the transaction opens when its first burst is written.
-    loop {
-        let first = match receiver.blocking_recv() {
-            None => return indexes.build(store),
-            Some(WriterMsg::Barrier(done)) => {
-                indexes.build(store)?;
-                let _ = done.send(());
-                continue;
-            }
-            Some(msg) => msg,
-        };
-        let started = Instant::now();
-        burst.push(first);
-        let mut transaction = LazyTransaction::new(store);
-        // Why the transaction ends: a barrier to answer, or the end of the queue.
-        let (barrier, closed) = loop {
-            if burst.jobs >= WRITE_BURST_JOBS {
-                burst.write(&mut transaction, context)?;
-            }
-            let written = transaction.jobs();
-            let left = COMMIT_AFTER.saturating_sub(started.elapsed());
-            if left.is_zero() || written + burst.jobs >= TRANSACTION_JOBS {
-                break (None, false);
-            }
-            // Err: the deadline passed with nothing queued.
-            let next = context
-                .runtime
-                .block_on(async { tokio::time::timeout(left, receiver.recv()).await });
-            match next {
-                Ok(Some(WriterMsg::Barrier(done))) => break (Some(done), false),
-                Ok(Some(msg)) => burst.push(msg),
-                Ok(None) => break (None, true),
-                Err(_) => break (None, false),
-            }
-        };
-        burst.write(&mut transaction, context)?;
-        transaction.commit(context, counts)?;
-        if let Some(done) = barrier {
-            indexes.build(store)?;
-            let _ = done.send(());
-        }
-        if closed {
-            return indexes.build(store);
-        }
-    }
-}
-
-/// Whether the query indexes still have to be built, once, before the run's jobs are read.
-struct DeferredIndexes(bool);
-
-impl DeferredIndexes {
-    fn build(&mut self, store: &mut Store) -> Result<(), StoreError> {
-        if std::mem::take(&mut self.0) {
-            let started = Instant::now();
-            let built = store.build_query_indexes()?;
-            tracing::info!(
-                "built {built} query indexes in {:.1}s",
-                started.elapsed().as_secs_f64()
-            );
-        }
-        Ok(())
-    }
-}
-
-/// Writes a page, or marks a job gone, in the open transaction.
-fn write_msg(writer: &mut PageWriter<'_>, msg: WriterMsg) -> Result<(), StoreError> {
-    match msg {
-        WriterMsg::Page {
-            jobs,
-            seen_at,
-            completes,
-        } => writer
-            .write(&PageBatch {
-                jobs: &jobs,
-                seen_at,
-                completes: completes.map(|w| (w.start, w.end)),
-            })
-            .map(|_| ()),
-        WriterMsg::Gone { job_id, at } => writer.mark_gone(&[job_id], at),
-        WriterMsg::Barrier(_) => unreachable!("the writer loop handles barriers"),
-    }
 }
 
 /// The options a run records in its ledger row (never the credentials).
@@ -695,95 +369,4 @@ fn options_json(o: &SyncOptions) -> String {
         "until": o.until.map(time::to_store),
     })
     .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::auth::Credential;
-    use crate::api::client::RetryPolicy;
-    use crate::api::model::Language;
-    use crate::api::Secret;
-    use crate::store::test_support::{begin_run, job};
-
-    fn archived(db: &Path) -> i64 {
-        open_read_only(db)
-            .unwrap()
-            .query_row("SELECT count(*) FROM jobs", [], |r| r.get(0))
-            .unwrap()
-    }
-
-    /// The writer keeps a transaction open while pages come, but a page never waits more than
-    /// COMMIT_AFTER for its commit, and a barrier commits at once.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn writer_commits_within_its_interval_and_at_barriers() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("a.db");
-        let mut store = Store::open(&db).unwrap();
-        let now = time::now_secs();
-        let endpoint = "http://127.0.0.1:9";
-        let (scope_id, run_id) = begin_run(&mut store, endpoint, now);
-        let client = Arc::new(
-            Client::new(ClientConfig {
-                endpoint: endpoint.parse().unwrap(),
-                project_id: "p".into(),
-                credential: Credential::Token(Secret::new("t")),
-                language: Language::default(),
-                timeout: StdDuration::from_secs(1),
-                connect_timeout: StdDuration::from_secs(1),
-                max_rps: 10.0,
-                retry: RetryPolicy::default(),
-            })
-            .unwrap(),
-        );
-        let (sender, receiver) = mpsc::channel(4);
-        let writer = spawn_writer(
-            store,
-            receiver,
-            WriterContext {
-                run_id,
-                scope_id,
-                client,
-                progress: Arc::new(Silent),
-                project_id: "p".into(),
-                runtime: tokio::runtime::Handle::current(),
-                indexes_deferred: false,
-            },
-        );
-        let page = |id: &str| WriterMsg::Page {
-            jobs: vec![job(id, "Completed")],
-            seen_at: now,
-            completes: None,
-        };
-
-        let sent = Instant::now();
-        sender.send(page("a")).await.unwrap();
-        while archived(&db) == 0 {
-            assert!(
-                sent.elapsed() < COMMIT_AFTER + StdDuration::from_secs(2),
-                "a page waited more than its commit interval"
-            );
-            tokio::time::sleep(StdDuration::from_millis(20)).await;
-        }
-
-        sender.send(page("b")).await.unwrap();
-        let (done, committed) = tokio::sync::oneshot::channel();
-        let asked = Instant::now();
-        sender.send(WriterMsg::Barrier(done)).await.unwrap();
-        committed.await.unwrap();
-        assert!(
-            asked.elapsed() < COMMIT_AFTER,
-            "the barrier waited for the interval"
-        );
-        assert_eq!(archived(&db), 2);
-
-        sender.send(page("c")).await.unwrap();
-        drop(sender);
-        let (_store, counts, error) = tokio::task::spawn_blocking(move || writer.join().unwrap())
-            .await
-            .unwrap();
-        assert!(error.is_none(), "{error:?}");
-        assert_eq!(counts.new, 3);
-        assert_eq!(archived(&db), 3);
-    }
 }

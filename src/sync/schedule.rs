@@ -116,7 +116,7 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::plan::Window;
+    use crate::store::Window;
     use chrono::{DateTime, TimeZone, Utc};
 
     fn day(d: u32) -> DateTime<Utc> {

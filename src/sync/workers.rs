@@ -1,0 +1,93 @@
+//! The workers: fetch a set of listings `concurrency` at a time, splitting the last windows
+//! as workers fall idle, and stop them all at a failure no other listing can escape.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::fetch::{Fetcher, Listing, ListingError};
+use super::schedule::Schedule;
+use crate::api::ApiError;
+
+pub(super) struct FetchOutcome {
+    pub completed: usize,
+    pub failed: Vec<(Listing, ListingError)>,
+    pub aborted: bool,
+}
+
+/// Fetches the listings with `concurrency` workers. A failure that no other listing can
+/// escape (the credentials refused, a wrong endpoint, the archive unwritable) stops them all;
+/// others only fail their own listing.
+pub(super) async fn fetch_all(
+    listings: Vec<Listing>,
+    concurrency: usize,
+    fetcher: &Fetcher,
+) -> FetchOutcome {
+    let schedule = Arc::new(Schedule::new(listings, concurrency));
+    let failed = Arc::new(Mutex::new(Vec::new()));
+    let abort = Arc::new(AtomicBool::new(false));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        let fetcher = fetcher.clone();
+        let (schedule, failed, abort) = (
+            Arc::clone(&schedule),
+            Arc::clone(&failed),
+            Arc::clone(&abort),
+        );
+        workers.spawn(async move {
+            while !abort.load(Ordering::Relaxed) {
+                let Some((piece, added)) = schedule.take() else {
+                    break;
+                };
+                if added > 0 {
+                    fetcher.progress.add_listings(&fetcher.project_id, added);
+                }
+                let fetched = fetcher.fetch(&piece.listing).await;
+                fetcher.progress.listing_done(&fetcher.project_id);
+                schedule.finished(&piece, fetched.is_ok());
+                match fetched {
+                    Ok(stats) => {
+                        tracing::debug!(
+                            "{}: {} jobs in {} pages ({} re-paged)",
+                            piece.listing,
+                            stats.jobs,
+                            stats.pages,
+                            stats.repages
+                        );
+                    }
+                    Err(e) => {
+                        if stops_everything(&e) {
+                            abort.store(true, Ordering::Relaxed);
+                        }
+                        tracing::warn!("{}: {e}", piece.listing);
+                        failed.lock().expect("failed lock").push((piece.listing, e));
+                    }
+                }
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    let mut failed = std::mem::take(&mut *failed.lock().expect("failed lock"));
+    failed.sort_by(|a, b| format!("{}", a.0).cmp(&format!("{}", b.0)));
+    FetchOutcome {
+        completed: schedule.completed(),
+        failed,
+        aborted: abort.load(Ordering::Relaxed),
+    }
+}
+
+/// Errors every other listing would hit too.
+fn stops_everything(e: &ListingError) -> bool {
+    match e {
+        ListingError::WriterGone | ListingError::Store(_) => true,
+        ListingError::Api(ApiError::Http { status, .. }) => {
+            (400..500).contains(status) && *status != 429
+        }
+        ListingError::Api(
+            ApiError::InvalidEndpoint { .. }
+            | ApiError::Unreachable { .. }
+            | ApiError::BadCredential { .. }
+            | ApiError::Iam { .. },
+        ) => true,
+        ListingError::Api(_) | ListingError::KeptDrifting(_) => false,
+    }
+}
