@@ -120,6 +120,7 @@ pub(crate) struct Fetcher {
     pub filter: Filter,
     pub writer: mpsc::Sender<WriterMsg>,
     pub progress: Arc<dyn super::Progress>,
+    pub clock: super::Clock,
 }
 
 enum Paged {
@@ -211,7 +212,7 @@ impl Fetcher {
                 if done && !page.schedules.iter().any(|j| &j.job_id == id) {
                     self.send(WriterMsg::Gone {
                         job_id: id.clone(),
-                        at: time::now_secs(),
+                        at: self.clock.now(),
                     })
                     .await?;
                 }
@@ -232,7 +233,7 @@ impl Fetcher {
             };
             self.send(WriterMsg::Page {
                 jobs,
-                seen_at: time::now_secs(),
+                seen_at: self.clock.now(),
                 completes,
             })
             .await?;

@@ -29,6 +29,25 @@ pub use progress::{Progress, Silent};
 pub use record::job_record;
 pub use run::{run, run_many, RunControl, SyncFailed};
 
+/// Where a run reads the time it saw a page and the time it ended: the wall clock, or a fixed
+/// time, for tests and fixtures that build an archive by syncing at chosen moments and must
+/// get the same archive on every run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Clock {
+    #[default]
+    Wall,
+    Fixed(DateTime<Utc>),
+}
+
+impl Clock {
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::Wall => crate::time::now_secs(),
+            Clock::Fixed(at) => *at,
+        }
+    }
+}
+
 /// The API filters a sync may be limited to. A filtered sync keeps its own state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {

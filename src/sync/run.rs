@@ -16,7 +16,7 @@ use super::progress::{Progress, Silent};
 use super::refresh::{recent_start, refresh_open_jobs};
 use super::workers::fetch_all;
 use super::writer::{Writer, WriterContext, Written, WRITER_QUEUE_PAGES};
-use super::{SyncOptions, SyncReport, DEFAULT_SINCE};
+use super::{Clock, SyncOptions, SyncReport, DEFAULT_SINCE};
 use crate::api::{Client, ClientConfig};
 use crate::store::{RunFinish, RunStart, ScopeKey, Store, SyncLock, Window};
 use crate::time;
@@ -29,6 +29,8 @@ pub struct RunControl {
     /// Projects synced at the same time.
     pub parallel_projects: usize,
     pub progress: Arc<dyn Progress>,
+    /// When pages are seen and runs end.
+    pub clock: Clock,
 }
 
 impl Default for RunControl {
@@ -37,6 +39,7 @@ impl Default for RunControl {
             wait_for_lock: false,
             parallel_projects: 4,
             progress: Arc::new(Silent),
+            clock: Clock::Wall,
         }
     }
 }
@@ -86,12 +89,13 @@ pub async fn run_many(
     for (index, options) in projects.iter().cloned().enumerate() {
         let (db, permits) = (db.to_path_buf(), Arc::clone(&permits));
         let progress = Arc::clone(&control.progress);
+        let clock = control.clock;
         tasks.spawn(async move {
             let _permit = permits
                 .acquire_owned()
                 .await
                 .expect("semaphore is never closed");
-            let result = run_scope(&db, &options, now, Arc::clone(&progress)).await;
+            let result = run_scope(&db, &options, now, Arc::clone(&progress), clock).await;
             progress.project_done(&options.project_id);
             (index, result)
         });
@@ -123,6 +127,7 @@ async fn run_scope(
     options: &SyncOptions,
     now: DateTime<Utc>,
     progress: Arc<dyn Progress>,
+    clock: Clock,
 ) -> anyhow::Result<SyncReport> {
     let started = Instant::now();
     let mut store = Store::open(db)?;
@@ -156,6 +161,7 @@ async fn run_scope(
         filter: options.filter.clone(),
         writer: sender,
         progress,
+        clock,
     };
     let fetched = fetch_scope(db, fetcher, options, run_id, planned).await;
     // The fetcher, the writer's last sender, is gone: the writer finishes.
@@ -163,6 +169,7 @@ async fn run_scope(
     finish_scope(
         options,
         run_id,
+        clock,
         started,
         client.requests(),
         fetched,
@@ -296,6 +303,7 @@ async fn fetch_scope(
 fn finish_scope(
     options: &SyncOptions,
     run_id: i64,
+    clock: Clock,
     started: Instant,
     requests: u64,
     mut fetched: Fetched,
@@ -332,7 +340,7 @@ fn finish_scope(
     store.finish_run(
         run_id,
         &RunFinish {
-            finished_at: time::now_secs(),
+            finished_at: clock.now(),
             ok: error_text.is_none(),
             error: error_text,
             requests,
