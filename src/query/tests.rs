@@ -7,7 +7,11 @@ use rusqlite::{params, Connection};
 use serde_json::Value;
 
 use super::{run_with_style, Question, TableStyle};
+use crate::api::auth::Credential;
+use crate::api::Secret;
 use crate::app::query_request_from_argv;
+use crate::simulate::{SimConfig, SimJob, Simulator, TimeField, DEFAULT_TOKEN};
+use crate::sync::{Clock, RunControl, SyncOptions};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 3, 6, 0, 0, 0).unwrap()
@@ -87,57 +91,114 @@ struct Fixture {
     path: PathBuf,
 }
 
-fn insert_job(conn: &Connection, j: &JobRow) {
-    let (id, create, name, status, inst_id, inst_name, target) = *j;
-    let start = create.map(|c| c.replace(":00Z", ":30Z"));
-    let end = (status == "Completed" || status == "Failed").then_some("2024-03-05T23:59:59Z");
-    conn.execute(
-        "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
-            job_name, job_status, datastore_type, create_time, start_time, end_time,
-            target_config, raw, content_hash, version, first_seen_at, last_seen_at,
-            version_observed_at)
-         VALUES (?1, 'p0123', ?2, ?3, 'normal', ?4, ?5, 'gaussdb-mysql', ?6, ?7, ?8, ?9,
-            '{}', 'h', 1, '2024-03-05T00:00:00Z', '2024-03-05T00:00:00Z',
-            '2024-03-05T00:00:00Z')",
-        params![id, inst_id, inst_name, name, status, create, start, end, target],
-    )
-    .unwrap();
-    // As the store's writer does.
-    conn.execute(
-        "INSERT OR IGNORE INTO instance_names (instance_name, instance_id)
-         SELECT ?1, ?2 WHERE ?1 IS NOT NULL AND ?2 IS NOT NULL",
-        params![inst_name, inst_id],
-    )
-    .unwrap();
+/// The archive's time of a fixture job's text field (`2024-03-01T08:00:00Z`).
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
-/// The six jobs above, and two versions of job-a's history.
-fn fixture() -> Fixture {
+/// A fixture job as the API shows it in its final state: started 30 s after its creation (or
+/// at it, when created on a whole minute's second 59), ended at the last second of the fixture
+/// when it is Completed or Failed.
+fn world_job(j: &JobRow) -> SimJob {
+    let (id, create, name, status, inst_id, inst_name, target) = *j;
+    let create = create.expect("fixture jobs have a create time");
+    let start = create.replace(":00Z", ":30Z");
+    let mut job = SimJob::new(id, at(create));
+    job.project_id = PROJECT.into();
+    job.instance_id = inst_id.into();
+    job.instance_name = inst_name.into();
+    job.job_name = name.into();
+    job.job_status = status.into();
+    job.start_time = TimeField::At(at(&start));
+    job.end_time = if status == "Completed" || status == "Failed" {
+        TimeField::At(at("2024-03-05T23:59:59Z"))
+    } else {
+        TimeField::Absent
+    };
+    job.target_config = target.map(|t| serde_json::from_str(t).unwrap());
+    job
+}
+
+/// The fixture's project.
+const PROJECT: &str = "p0123";
+
+/// The fixture job `id` in its final state, changed by `edit`.
+fn job_then(id: &str, edit: impl FnOnce(&mut SimJob)) -> SimJob {
+    let mut job = world_job(JOBS.iter().find(|j| j.0 == id).unwrap());
+    edit(&mut job);
+    job
+}
+
+/// job-a while it ran: the resize had started and not ended.
+fn job_a_running() -> SimJob {
+    job_then("job-a", |j| {
+        j.job_status = "Running".into();
+        j.instance_status = "resizing".into();
+        j.start_time = TimeField::At(at("2024-03-01T08:01:00Z"));
+        j.end_time = TimeField::Absent;
+    })
+}
+
+/// job-a as it ended, 40 minutes after it was created.
+fn job_a_done() -> SimJob {
+    job_then("job-a", |j| {
+        j.start_time = TimeField::At(at("2024-03-01T08:01:00Z"));
+        j.end_time = TimeField::At(at("2024-03-01T08:40:00Z"));
+    })
+}
+
+/// Builds an archive as cron would: at each step the simulated API shows the given jobs as
+/// they then were, and a real sync runs at the step's time. Every row is the store's writing.
+fn archive_by_syncs(steps: Vec<(&str, Vec<SimJob>)>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("archive.db");
-    let store = crate::store::Store::open(&path).unwrap();
-    let conn = store.connection();
-    for j in &JOBS {
-        insert_job(conn, j);
+    let sim = Simulator::empty(SimConfig {
+        project_id: PROJECT.into(),
+        ..SimConfig::default()
+    });
+    let server = sim.spawn_background();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut options = SyncOptions::new(
+        server.url.parse().unwrap(),
+        PROJECT,
+        Credential::Token(Secret::new(DEFAULT_TOKEN)),
+    );
+    options.since = Some(at("2024-02-28T00:00:00Z"));
+    // The simulator is local: no gateway limit to respect.
+    options.max_rps = 10_000.0;
+    for (time, jobs) in steps {
+        // Pages are seen at the step's time, so the archive is the same on every run.
+        let control = RunControl {
+            clock: Clock::Fixed(at(time)),
+            ..RunControl::default()
+        };
+        for job in jobs {
+            sim.add_job(job);
+        }
+        runtime
+            .block_on(crate::sync::run(&path, &options, at(time), control))
+            .unwrap();
     }
-    conn.execute_batch(
-        r#"INSERT INTO superseded_versions (job_id, version, observed_at, run_id, changed,
-               project_id, instance_id, instance_name, instance_status, job_name, job_status,
-               datastore_type, create_time, start_time, end_time, target_config, raw)
-           VALUES
-             ('job-a', 1, '2024-03-01T08:05:00Z', 1, NULL, 'p0123', 'inst-1', 'orders-db',
-              'resizing', 'RESIZE_FLAVOR', 'Running', 'gaussdb-mysql', '2024-03-01T08:00:00Z',
-              '2024-03-01T08:01:00Z', NULL,
-              '{"flavor_ref":"gaussdb.mysql.xlarge.x86.4","nodes":2}', '{"v":1}');
-           UPDATE jobs SET version = 2, start_time = '2024-03-01T08:01:00Z',
-               end_time = '2024-03-01T08:40:00Z', raw = '{"v":2}',
-               version_observed_at = '2024-03-01T09:00:00Z', version_run_id = 2,
-               version_changed = '["job_status","instance_status","end_time"]'
-           WHERE job_id = 'job-a';"#,
-    )
-    .unwrap();
-    drop(store);
     Fixture { _dir: dir, path }
+}
+
+/// The six jobs above: job-a seen running and then done (two versions), the others seen once,
+/// in their final state, by the last sync.
+fn fixture() -> Fixture {
+    archive_by_syncs(vec![
+        ("2024-03-01T08:05:00Z", vec![job_a_running()]),
+        ("2024-03-01T09:00:00Z", vec![job_a_done()]),
+        (
+            "2024-03-06T00:00:00Z",
+            JOBS[1..].iter().map(world_job).collect(),
+        ),
+    ])
 }
 
 struct Output {
@@ -355,15 +416,11 @@ fn jobs_limit_notes_when_more_exist() {
 
 #[test]
 fn jobs_default_limit_is_100() {
-    let f = fixture();
-    let store = crate::store::Store::open(&f.path).unwrap();
-    for i in 0..100 {
-        let id: &'static str = Box::leak(format!("bulk-{i:03}").into_boxed_str());
-        let mut j = JOBS[0];
-        j.0 = id;
-        insert_job(store.connection(), &j);
-    }
-    drop(store);
+    let bulk = (0..100).map(|i| job_then("job-a", |j| j.job_id = format!("bulk-{i:03}")));
+    let f = archive_by_syncs(vec![(
+        "2024-03-06T00:00:00Z",
+        JOBS.iter().map(world_job).chain(bulk).collect(),
+    )]);
     let o = ok(&f.path, &["jobs", "--format", "ndjson"]);
     assert_eq!(o.out.lines().count(), 100);
     assert!(o.err.contains("newest 100 of more"), "{}", o.err);
@@ -470,7 +527,7 @@ fn job_json_has_the_job_and_its_history() {
     assert_eq!(history[1]["version"], 2);
     assert_eq!(
         history[1]["changed"],
-        serde_json::json!(["job_status", "instance_status", "end_time"])
+        serde_json::json!(["instance_status", "job_status", "end_time", "raw"])
     );
     assert_eq!(history[1]["end_time"], "2024-03-01T08:40:00Z");
     assert!(history[1].get("raw").is_none());
@@ -480,7 +537,8 @@ fn job_json_has_the_job_and_its_history() {
     let history = json(&o.out)["history"].clone();
     assert_eq!(history.as_array().unwrap().len(), 1);
     assert_eq!(history[0]["version"], 1);
-    assert_eq!(history[0]["observed_at"], "2024-03-05T00:00:00Z");
+    // Seen by the fixture's last sync.
+    assert_eq!(history[0]["observed_at"], "2024-03-06T00:00:00Z");
     assert_eq!(history[0]["job_status"], "Failed");
 }
 
@@ -697,31 +755,29 @@ fn sql_reads_with_ctes_and_pragmas_but_creates_no_files() {
     assert!(!copy.exists() && !attached.exists());
 }
 
-/// The fixture plus a history for every job, as a real sync leaves it: version 1 when first
-/// seen, and later versions for jobs that moved on. job-a's two versions are already there.
+/// The fixture jobs with a history, as syncs every few hours leave it: each job first seen
+/// ten minutes after its creation, job-b seen running and then failed, job-e pending and then
+/// canceled, job-a running and then done.
 fn fixture_with_history() -> Fixture {
-    let f = fixture();
-    let conn = Connection::open(&f.path).unwrap();
-    conn.execute_batch(
-        r#"INSERT INTO superseded_versions (job_id, version, observed_at, run_id, changed,
-               project_id, instance_id, instance_name, instance_status, job_name, job_status,
-               datastore_type, create_time, start_time, end_time, target_config, raw)
-           SELECT job_id, 1, replace(datetime(create_time, '+10 minutes'), ' ', 'T') || 'Z', 1,
-               NULL, project_id, instance_id, instance_name, 'normal', job_name,
-               CASE job_status WHEN 'Failed' THEN 'Running' WHEN 'Canceled' THEN 'Pending'
-                    ELSE job_status END,
-               datastore_type, create_time, start_time, NULL, target_config, '{}'
-           FROM jobs WHERE job_id IN ('job-b', 'job-e');
-           UPDATE jobs SET version_observed_at =
-                   replace(datetime(create_time, '+10 minutes'), ' ', 'T') || 'Z',
-               version_run_id = 1
-           WHERE job_id NOT IN ('job-a', 'job-b', 'job-e');
-           UPDATE jobs SET version = 2, version_observed_at = '2024-03-05T06:00:00Z',
-               version_run_id = 2, version_changed = '["job_status","end_time"]'
-           WHERE job_id IN ('job-b', 'job-e');"#,
-    )
-    .unwrap();
-    f
+    let job = |id: &str| job_then(id, |_| {});
+    let unfinished = |id: &str, status: &str| {
+        job_then(id, |j| {
+            j.job_status = status.into();
+            j.end_time = TimeField::Absent;
+        })
+    };
+    archive_by_syncs(vec![
+        ("2024-03-01T08:05:00Z", vec![job_a_running()]),
+        ("2024-03-01T09:00:00Z", vec![job_a_done()]),
+        (
+            "2024-03-02T09:40:00Z",
+            vec![unfinished("job-b", "Running"), job("job-c")],
+        ),
+        ("2024-03-03T00:10:00Z", vec![job("job-d")]),
+        ("2024-03-04T12:10:00Z", vec![unfinished("job-e", "Pending")]),
+        ("2024-03-05T06:00:00Z", vec![job("job-b"), job("job-e")]),
+        ("2024-03-06T00:00:00Z", vec![job("job-f")]),
+    ])
 }
 
 fn strings(conn: &Connection, sql: &str) -> Vec<String> {
