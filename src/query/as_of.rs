@@ -2,30 +2,24 @@
 //! observed at or before T. Jobs first seen after T are not listed.
 
 use std::io::Write;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::Connection;
 
 use super::filter::{fetch_limit, Filter};
+use super::jobs::TABLE_COLUMNS;
 use super::render::Format;
 use super::render::{self, Cell, Rows, TableStyle};
 
-/// The columns: the job as known at T, when that version was seen, and its status today.
-pub const COLUMNS: [&str; 12] = [
-    "job_id",
-    "create_time",
-    "job_name",
-    "job_status",
-    "instance_id",
-    "instance_name",
-    "instance_status",
-    "start_time",
-    "end_time",
-    "version",
-    "observed_at",
-    "status_now",
-];
+/// The columns: the job as known at T (the table columns of `query jobs`), when that version
+/// was seen, and its status today.
+pub static COLUMNS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut columns = TABLE_COLUMNS.to_vec();
+    columns.extend(["version", "observed_at", "status_now"]);
+    columns
+});
 
 /// What `query as-of` was asked for, checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +47,7 @@ impl AsOfQuery {
         let mut params = vec![at.clone(), at.clone(), at.clone(), at];
         params.extend(filter_params);
         params.push(fetch_limit(self.limit));
-        let columns: Vec<String> = COLUMNS[..9]
+        let columns: Vec<String> = TABLE_COLUMNS
             .iter()
             .map(|c| format!("{} AS {c}", version_at_t(c)))
             .collect();

@@ -157,6 +157,7 @@ pub fn fetch(conn: &Connection, query: &InstanceQuery) -> anyhow::Result<Instanc
         params.push(SqlValue::Text(crate::time::to_store(until)));
     }
     let filter = where_clause(&clauses);
+    let open = crate::store::open_statuses_sql();
 
     let summary = read_rows(
         conn,
@@ -166,7 +167,7 @@ pub fn fetch(conn: &Connection, query: &InstanceQuery) -> anyhow::Result<Instanc
                      ORDER BY create_time DESC LIMIT 1),
                     count(*),
                     count(*) FILTER (WHERE j.job_status = 'Failed'),
-                    count(*) FILTER (WHERE j.job_status IN ('Pending', 'Running', 'Unauthorized')),
+                    count(*) FILTER (WHERE j.job_status IN ({open})),
                     min(j.create_time), max(j.create_time)
              FROM jobs j{filter}"
         ),

@@ -1,6 +1,7 @@
 //! `query job JOB_ID`: one job's newest state and every version of it the archive has seen.
 
 use std::io::Write;
+use std::sync::LazyLock;
 
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
@@ -9,43 +10,20 @@ use super::render::Format;
 use super::render::{self, Cell, Rows, TableStyle};
 
 /// The job's columns: what `query jobs` shows plus the archive's bookkeeping (not raw).
-const JOB_COLUMNS: [&str; 15] = [
-    "job_id",
-    "create_time",
-    "job_name",
-    "job_status",
-    "instance_id",
-    "instance_name",
-    "instance_status",
-    "start_time",
-    "end_time",
-    "project_id",
-    "datastore_type",
-    "target_config",
-    "version",
-    "first_seen_at",
-    "last_seen_at",
-];
+static JOB_COLUMNS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut columns = super::jobs::COLUMNS.to_vec();
+    columns.extend(["version", "first_seen_at", "last_seen_at"]);
+    columns
+});
 
-/// Every job_history column except raw.
-const HISTORY_COLUMNS: [&str; 16] = [
-    "job_id",
-    "version",
-    "observed_at",
-    "run_id",
-    "changed",
-    "project_id",
-    "instance_id",
-    "instance_name",
-    "instance_status",
-    "job_name",
-    "job_status",
-    "datastore_type",
-    "create_time",
-    "start_time",
-    "end_time",
-    "target_config",
-];
+/// Every job_history column except raw: the version's own fields, then what the schema keeps
+/// of each version.
+static HISTORY_COLUMNS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut columns = vec!["job_id", "version", "observed_at", "run_id", "changed"];
+    columns
+        .extend(crate::store::schema::columns(|c| c.versioned && c.name != "raw").map(|c| c.name));
+    columns
+});
 
 /// What the history table shows: what moves between versions.
 const HISTORY_TABLE_COLUMNS: [&str; 7] = [

@@ -10,7 +10,9 @@ use super::filter::{fetch_limit, where_clause, Filter};
 use super::render::Format;
 use super::render::{self, Cell, Rows, TableStyle};
 
-/// The columns `query jobs` prints, in order (json, ndjson, csv).
+/// The columns `query jobs` prints, in order (json, ndjson, csv): a job's own fields, which are
+/// the `jobs` columns of `store::schema` less `raw`, most telling first. A test holds the two
+/// together.
 pub const COLUMNS: [&str; 12] = [
     "job_id",
     "create_time",
@@ -28,17 +30,7 @@ pub const COLUMNS: [&str; 12] = [
 
 /// The table leaves out what is the same on every row (project, datastore) or too wide
 /// (target_config), so it stays readable; `query job` shows them.
-const TABLE_COLUMNS: [&str; 9] = [
-    "job_id",
-    "create_time",
-    "job_name",
-    "job_status",
-    "instance_id",
-    "instance_name",
-    "instance_status",
-    "start_time",
-    "end_time",
-];
+pub(crate) const TABLE_COLUMNS: &[&str] = COLUMNS.split_at(9).0;
 
 /// The row order of `query jobs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -147,7 +139,7 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let page = fetch(conn, query)?;
     match format {
-        Format::Table => render::write_table(&page.rows.select(&TABLE_COLUMNS), style, out)?,
+        Format::Table => render::write_table(&page.rows.select(TABLE_COLUMNS), style, out)?,
         other => render::write_rows(&page.rows, other, style, out)?,
     }
     if page.more {

@@ -122,14 +122,15 @@ fn scope_status(
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
+    let open = crate::store::open_statuses_sql();
     let (open_jobs, open_jobs_gone, jobs): (i64, i64, i64) = conn.query_row(
-        "SELECT
-            count(*) FILTER (WHERE job_status IN ('Pending', 'Running', 'Unauthorized')
-                             AND api_gone_at IS NULL),
-            count(*) FILTER (WHERE job_status IN ('Pending', 'Running', 'Unauthorized')
-                             AND api_gone_at IS NOT NULL),
-            count(*)
-         FROM jobs WHERE project_id = ?1",
+        &format!(
+            "SELECT
+                count(*) FILTER (WHERE job_status IN ({open}) AND api_gone_at IS NULL),
+                count(*) FILTER (WHERE job_status IN ({open}) AND api_gone_at IS NOT NULL),
+                count(*)
+             FROM jobs WHERE project_id = ?1"
+        ),
         params![project_id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;

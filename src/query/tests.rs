@@ -1547,3 +1547,17 @@ fn readme_cookbook_sql_runs() {
     );
     assert_eq!(json(&o.out)[0]["job_status"], "Running");
 }
+
+/// The job fields the answers print are the `jobs` columns the store's schema names.
+#[test]
+fn answers_print_the_schemas_job_columns() {
+    let content: Vec<&str> = crate::store::schema::columns(|c| c.versioned && c.name != "raw")
+        .map(|c| c.name)
+        .collect();
+    let mut printed: Vec<&str> = super::jobs::COLUMNS.to_vec();
+    printed.retain(|c| *c != "job_id");
+    printed.sort();
+    let mut want = content.clone();
+    want.sort();
+    assert_eq!(printed, want);
+}
