@@ -402,16 +402,21 @@ fn archived_so_far(world: &World) -> Option<i64> {
         .ok()
 }
 
-#[test]
-fn overlapping_syncs_end_in_0_or_75_and_leave_a_complete_archive() {
-    let world = World::new(SimConfig {
+/// 1,000 jobs served at 20 ms a page: a sync of them holds the lock long enough to overlap.
+fn slow_world() -> World {
+    World::new(SimConfig {
         jobs: 1_000,
         days: 20,
         seed: 8,
         latency: StdDuration::from_millis(20),
         now: now(),
         ..SimConfig::default()
-    });
+    })
+}
+
+#[test]
+fn overlapping_syncs_end_in_0_or_75_and_leave_a_complete_archive() {
+    let world = slow_world();
     let mut first = spawn_sync(&world, &["--since", "21d", "--page-size", "20"]);
     wait_for_lock(&world, &mut first);
     // A query while the sync writes.
@@ -448,14 +453,7 @@ fn overlapping_syncs_end_in_0_or_75_and_leave_a_complete_archive() {
 
 #[test]
 fn a_sync_with_wait_runs_after_the_one_holding_the_lock() {
-    let world = World::new(SimConfig {
-        jobs: 1_000,
-        days: 20,
-        seed: 8,
-        latency: StdDuration::from_millis(20),
-        now: now(),
-        ..SimConfig::default()
-    });
+    let world = slow_world();
     let mut first = spawn_sync(&world, &["--since", "21d", "--page-size", "20"]);
     wait_for_lock(&world, &mut first);
     let second = spawn_sync(&world, &["--wait"]).wait_with_output().unwrap();
