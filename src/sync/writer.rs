@@ -63,9 +63,8 @@ pub(super) struct WriterContext {
 
 /// How many jobs the writer gathers before writing them. Written in bursts, the index pages
 /// a job touches are still in the CPU's caches from the jobs before it, which page-by-page
-/// writing, woken for every page, loses: with every index kept up row by row, the writer's CPU
-/// for 200,000 new jobs fell from 2.1 s to 1.75 s going from bursts of 2,000 jobs to 10,000.
-/// 2,000 keeps the memory they take at a few MiB.
+/// writing, woken for every page, loses (the README's performance section has what larger
+/// bursts saved). 2,000 keeps the memory they take at a few MiB.
 const WRITE_BURST_JOBS: usize = 2_000;
 
 /// The writer thread of one project.
