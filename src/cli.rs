@@ -153,15 +153,16 @@ pub struct SyncArgs {
     #[arg(long, default_value = "6h")]
     pub lookback: String,
 
-    /// Jobs per request, 1..100.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100))]
+    /// Jobs per request, 2..100. Each page after the first starts with the last job of the
+    /// page before, to notice jobs sliding between pages; a page of one cannot overlap.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(2..=100))]
     pub page_size: u32,
 
     /// Windows fetched at the same time.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: u32,
 
-    /// Most requests per second to the endpoint.
+    /// Most requests per second to the endpoint (0.01..10000).
     #[arg(long, default_value_t = 10.0)]
     pub max_rps: f64,
 
@@ -185,8 +186,8 @@ pub struct SyncArgs {
     #[arg(long)]
     pub wait: bool,
 
-    /// Seconds to wait for one response before retrying.
-    #[arg(long, default_value_t = 30)]
+    /// Seconds to wait for one response before retrying (1..3600).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
 
     /// Print the outcome as one JSON object on stdout (also when the run fails before it
@@ -316,8 +317,8 @@ pub struct JobsArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
 
-    /// Most rows to show; a note on stderr says when more match.
-    #[arg(long, default_value_t = 100)]
+    /// Most rows to show (1..10,000,000); a note on stderr says when more match.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub limit: u64,
 
     /// Row order.
@@ -359,8 +360,8 @@ pub struct AsOfArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
 
-    /// Most rows to show; a note on stderr says when more match.
-    #[arg(long, default_value_t = 100)]
+    /// Most rows to show (1..10,000,000); a note on stderr says when more match.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub limit: u64,
 }
 
@@ -377,12 +378,12 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
 
-    /// Jobs to generate.
-    #[arg(long, default_value_t = 2_500)]
-    pub jobs: usize,
+    /// Jobs to generate (at most 5,000,000).
+    #[arg(long, default_value_t = 2_500, value_parser = clap::value_parser!(u64).range(0..=5_000_000))]
+    pub jobs: u64,
 
-    /// Days of history the jobs are spread over, ending now.
-    #[arg(long, default_value_t = 60)]
+    /// Days of history the jobs are spread over, ending now (1..3650).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: u32,
 
     /// Seed for the generated jobs: the same seed gives the same jobs.
@@ -397,16 +398,16 @@ pub struct SimulateArgs {
     #[arg(long, default_value = crate::simulate::DEFAULT_PROJECT_ID)]
     pub project_id: String,
 
-    /// Delay added to every response, in milliseconds.
-    #[arg(long, default_value_t = 0)]
+    /// Delay added to every response, in milliseconds (at most 60000).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub latency_ms: u64,
 }
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Jobs the demo's simulator holds.
-    #[arg(long, default_value_t = 2_500)]
-    pub jobs: usize,
+    /// Jobs the demo's simulator holds (1..1,000,000).
+    #[arg(long, default_value_t = 2_500, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub jobs: u64,
 }
 
 /// The "Examples:" section of each command's help.

@@ -165,6 +165,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// A duration as people write it: `1day`, `6h`, `30m`.
+pub fn format_duration(d: Duration) -> String {
+    humantime::format_duration(d.to_std().unwrap_or_default()).to_string()
+}
+
 /// Current time truncated to whole seconds, the API's precision.
 pub fn now_secs() -> DateTime<Utc> {
     let now = Utc::now();

@@ -99,7 +99,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Simulate(ref args) => simulate::run(args).await,
         Command::Demo(ref args) => {
-            let request = demo::DemoRequest { jobs: args.jobs };
+            let request = demo::DemoRequest {
+                jobs: args.jobs as usize,
+            };
             let stdout = std::io::stdout();
             demo::run(&db, &request, &mut stdout.lock()).await
         }

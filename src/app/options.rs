@@ -11,7 +11,7 @@ use url::Url;
 
 use super::config::{self, Account};
 use super::query_request::statuses;
-use super::times::time_range;
+use super::times::sync_range;
 use crate::api::auth::{AkSk, Credential};
 use crate::api::iam::{IamLogin, IamSession};
 use crate::api::model::Language;
@@ -137,26 +137,48 @@ fn checked_project_id(project_id: &str, what: &str) -> anyhow::Result<String> {
     Ok(project_id)
 }
 
+/// The longest window: a year. Longer ones only make drift re-paging more expensive.
+const MAX_WINDOW: Duration = Duration::days(366);
+
+/// The longest lookback: re-reading more than a year each run is never what was meant.
+const MAX_LOOKBACK: Duration = Duration::days(366);
+
+/// Requests per second: at least one a minute and at most what any gateway would take.
+const MIN_RPS: f64 = 0.01;
+const MAX_RPS: f64 = 10_000.0;
+
+/// A duration flag within `[min, max]`, or a usage error naming the flag and the range.
+fn bounded_duration(
+    flag: &str,
+    text: &str,
+    min: Duration,
+    max: Duration,
+) -> anyhow::Result<Duration> {
+    let d = time::parse_duration(text).map_err(|e| usage(format!("{flag}: {e}")))?;
+    if d < min || d > max {
+        return Err(usage(format!(
+            "{flag} {text} is out of range; give from {} to {}",
+            time::format_duration(min),
+            time::format_duration(max)
+        )));
+    }
+    Ok(d)
+}
+
 /// The flags every project of a run shares: what to fetch and how fast.
 fn apply_common(
     options: &mut SyncOptions,
     args: &SyncArgs,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let (since, until) = time_range(args.since.as_deref(), args.until.as_deref(), now)?;
-    if let Some(u) = until {
-        if u > now + Duration::days(1) {
-            return Err(usage("--until is in the future"));
-        }
-    }
-    let window = time::parse_duration(&args.window).map_err(|e| usage(format!("--window: {e}")))?;
-    if window < Duration::minutes(1) {
-        return Err(usage("--window must be at least 1m"));
-    }
-    let lookback =
-        time::parse_duration(&args.lookback).map_err(|e| usage(format!("--lookback: {e}")))?;
-    if !(args.max_rps > 0.0 && args.max_rps.is_finite()) {
-        return Err(usage("--max-rps must be a positive number"));
+    let window = bounded_duration("--window", &args.window, Duration::minutes(1), MAX_WINDOW)?;
+    let lookback = bounded_duration("--lookback", &args.lookback, Duration::zero(), MAX_LOOKBACK)?;
+    let (since, until) = sync_range(args.since.as_deref(), args.until.as_deref(), window, now)?;
+    if !(args.max_rps.is_finite() && (MIN_RPS..=MAX_RPS).contains(&args.max_rps)) {
+        return Err(usage(format!(
+            "--max-rps {} is out of range; give a number of requests per second from {MIN_RPS} to {MAX_RPS}",
+            args.max_rps
+        )));
     }
     // The API filters on one status; the words for a bad one are those of `query --status`.
     let status = match statuses(args.status.as_deref())?.as_slice() {
@@ -180,7 +202,7 @@ fn apply_common(
         LanguageArg::EnUs => Language::EnUs,
         LanguageArg::ZhCn => Language::ZhCn,
     };
-    options.timeout = std::time::Duration::from_secs(args.timeout.max(1));
+    options.timeout = std::time::Duration::from_secs(args.timeout);
     Ok(())
 }
 

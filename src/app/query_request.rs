@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::times::{time_range, user_time};
 use crate::api::model::JobStatus;
 use crate::cli::{self, FilterArgs, QueryArgs, QueryCommand};
-use crate::exit::{usage, usage_with_hint};
+use crate::exit::usage_with_hint;
 use crate::query::{
     AsOfQuery, DisplayTz, Filter, Format, InstanceQuery, JobsQuery, Key, Order, QueryRequest,
     Question, StatsQuery, StatusRequest,
@@ -19,7 +19,7 @@ pub fn query_request(args: &QueryArgs, now: DateTime<Utc>) -> anyhow::Result<Que
     let question = match &args.command {
         QueryCommand::Jobs(a) => Question::Jobs(JobsQuery {
             filter: filter(&a.filter, now)?,
-            limit: checked_limit(a.limit)?,
+            limit: a.limit,
             order: order(a.order),
         }),
         QueryCommand::Job { job_id } => Question::Job {
@@ -40,7 +40,7 @@ pub fn query_request(args: &QueryArgs, now: DateTime<Utc>) -> anyhow::Result<Que
         QueryCommand::AsOf(a) => Question::AsOf(AsOfQuery {
             at: user_time("as-of time", Some(&a.at), now)?.expect("a value was given"),
             filter: filter(&a.filter, now)?,
-            limit: checked_limit(a.limit)?,
+            limit: a.limit,
         }),
         QueryCommand::Sql { sql, params } => Question::Sql {
             sql: sql.clone(),
@@ -137,14 +137,6 @@ fn stats_keys(by: &[String]) -> anyhow::Result<Vec<Key>> {
         }
     }
     Ok(keys)
-}
-
-/// Refuses `--limit 0`.
-fn checked_limit(limit: u64) -> anyhow::Result<u64> {
-    if limit == 0 {
-        return Err(usage("--limit must be at least 1"));
-    }
-    Ok(limit)
 }
 
 /// The request `gaussjobs query ARGS...` makes, for tests that ask questions as a user types

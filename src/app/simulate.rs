@@ -12,7 +12,7 @@ use crate::simulate::{SimConfig, Simulator};
 /// The simulator the flags describe.
 pub(crate) fn sim_config(args: &SimulateArgs) -> SimConfig {
     SimConfig {
-        jobs: args.jobs,
+        jobs: args.jobs as usize,
         days: args.days,
         seed: args.seed,
         token: args.token.clone(),

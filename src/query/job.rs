@@ -130,7 +130,12 @@ fn write_table(detail: &JobDetail, style: TableStyle, out: &mut dyn Write) -> an
     if let Some(row) = detail.job.rows.first() {
         for (name, cell) in detail.job.columns.iter().zip(row) {
             let value = match cell {
-                Cell::Json(v) => serde_json::to_string_pretty(v)?,
+                // Pretty JSON keeps its line breaks; each line is made printable.
+                Cell::Json(v) => serde_json::to_string_pretty(v)?
+                    .lines()
+                    .map(render::printable)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
                 other => style.text(other),
             };
             table.add_row([name.clone(), value]);

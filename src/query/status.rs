@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::render::{write_json, write_rows, Cell, Format, Rows, TableStyle};
+use super::render::{printable, write_json, write_rows, Cell, Format, Rows, TableStyle};
 use crate::store::{open_read_only, Coverage};
 use crate::store::{subtract, Window};
 use crate::time;
@@ -238,7 +238,7 @@ pub fn run(
                 }
                 write_rows(&rows, Format::Table, TableStyle::for_stdout(), out)?;
                 for w in &s.warnings {
-                    writeln!(out, "warning: {w}")?;
+                    writeln!(out, "warning: {}", printable(w))?;
                 }
             }
             Ok(())

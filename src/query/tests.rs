@@ -381,10 +381,16 @@ fn jobs_bad_times_and_limits_are_usage_errors() {
         &["jobs", "--since", "yesterday-ish"][..],
         &["jobs", "--until", "2024-13-45T00:00:00Z"],
         &["jobs", "--since", "2024-03-05", "--until", "2024-03-01"],
-        &["jobs", "--limit", "0"],
     ] {
         let e = failure(&f.path, args);
         assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE, "{args:?}");
+    }
+    // Limits are checked by the flag parser, whose errors exit 2 as well.
+    use clap::Parser;
+    for limit in ["0", "-1", "10000001", "18446744073709551616"] {
+        let parsed =
+            crate::cli::Cli::try_parse_from(["gaussjobs", "query", "jobs", "--limit", limit]);
+        assert!(parsed.is_err(), "--limit {limit} is refused");
     }
     let e = failure(&f.path, &["jobs", "--since", "yesterday-ish"]);
     assert!(e.to_string().contains("--since"), "{e}");

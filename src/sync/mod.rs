@@ -25,6 +25,7 @@ use crate::api::model::Language;
 use crate::store::PageCounts;
 
 pub use fetch::ListingError;
+pub use plan::{TooManyWindows, MAX_PLANNED_WINDOWS};
 pub use progress::{Progress, Silent};
 pub use record::job_record;
 pub use run::{run, run_many, RunControl, SyncFailed};

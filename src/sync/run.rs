@@ -205,7 +205,7 @@ fn plan_scope(
         coverage: &scope.coverage,
         lookback: options.lookback,
         window: options.window,
-    });
+    })?;
     tracing::info!(
         "{}: {} windows to fetch between {} and {}",
         key.project_id,

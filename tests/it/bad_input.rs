@@ -37,7 +37,7 @@ fn a_page_size_over_100_is_a_usage_error() {
     let out = world.sync(&["--page-size", "101"]).assert().code(2);
     let stderr = stderr_of(&out);
     assert!(
-        stderr.contains("--page-size") && stderr.contains("1..=100"),
+        stderr.contains("--page-size") && stderr.contains("2..=100"),
         "{stderr}"
     );
     assert_eq!(world.sim.request_count(), 0);
@@ -202,4 +202,68 @@ fn a_sync_while_another_holds_the_archive_exits_75_and_one_after_it_succeeds() {
         world.count("SELECT count(*) FROM jobs"),
         world.sim.job_count() as i64
     );
+}
+
+/// Flag values that used to panic, plan for ever, or archive nothing with exit 0: each is a
+/// usage error that shows what was read, asks nothing of the API and writes no archive.
+#[test]
+fn absurd_flag_values_are_usage_errors_that_show_what_was_read() {
+    let world = small_world();
+    let tomorrow = (now() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--max-rps", "0.000001"],
+            "--max-rps 0.000001 is out of range",
+        ),
+        (
+            &["--max-rps", "1e300"],
+            "is out of range; give a number of requests per second",
+        ),
+        (&["--max-rps", "NaN"], "out of range"),
+        (&["--lookback", "100000000d"], "--lookback"),
+        (&["--lookback", "400d"], "--lookback 400d is out of range"),
+        (&["--window", "30s"], "--window 30s is out of range"),
+        (
+            &["--since", "0026-11-01"],
+            "--since (0026-11-01T00:00:00Z) is before 2015",
+        ),
+        (
+            &["--since", &tomorrow],
+            "is in the future: the sync would archive nothing",
+        ),
+        (&["--since", "2016-01-01", "--window", "5m"], "would plan"),
+        (
+            &["--until", "9999-12-31"],
+            "--until (9999-12-31T00:00:00Z) is in the future",
+        ),
+        (&["--page-size", "1"], "2..=100"),
+        (&["--timeout", "0"], "--timeout"),
+        (&["--concurrency", "0"], "--concurrency"),
+    ];
+    for (args, want) in cases {
+        // Without `World::sync`'s own --max-rps, which a case may give.
+        let out = world
+            .gaussjobs()
+            .env("GAUSSJOBS_TOKEN", gaussjobs::simulate::DEFAULT_TOKEN)
+            .args([
+                "sync",
+                "--endpoint",
+                &world.server.url,
+                "--project-id",
+                DEFAULT_PROJECT_ID,
+            ])
+            .args(*args)
+            .assert()
+            .code(2);
+        let stderr = stderr_of(&out);
+        assert!(
+            stderr.contains(want),
+            "{args:?}: want {want:?} in:\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    assert_eq!(world.sim.request_count(), 0, "nothing was asked of the API");
+    assert!(!world.db.exists(), "no archive was made");
 }

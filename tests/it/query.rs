@@ -325,3 +325,63 @@ fn instance_stats_and_as_of_match_independent_sql() {
             .success();
     }
 }
+
+/// Names come from the API: ESC and BEL in them must not reach a terminal through a table,
+/// while the machine formats keep them byte for byte.
+#[test]
+fn control_characters_are_escaped_in_tables_only() {
+    use gaussjobs::simulate::SimJob;
+    let world = World::empty(SimConfig {
+        now: now(),
+        ..SimConfig::default()
+    });
+    let mut job = SimJob::new(
+        "0123456789abcdef0123456789abcdef",
+        now() - chrono::Duration::days(1),
+    );
+    job.job_name = "Reboot\u{1b}]0;owned\u{7}".into();
+    job.instance_name = "db\u{1b}[31mred\u{202e}".into();
+    world.sim.add_job(job);
+    world.sync(&["--since", "3d"]).assert().success();
+
+    let raw_bytes = |out: &[u8]| out.iter().any(|b| *b == 0x1b || *b == 0x07);
+    for args in [
+        vec!["query", "jobs"],
+        vec!["query", "job", "0123456789abcdef0123456789abcdef"],
+        vec!["query", "instance", "79bc540dd4d6432784894a981fdfacfcin07"],
+    ] {
+        let out = world.gaussjobs().args(&args).assert().success();
+        let stdout = &out.get_output().stdout;
+        let text = String::from_utf8_lossy(stdout);
+        assert!(
+            !raw_bytes(stdout),
+            "{args:?} printed a raw control byte:\n{text}"
+        );
+        assert!(
+            text.contains(r"Reboot\x1b]0;owned\x07"),
+            "{args:?} shows the escaped job name:\n{text}"
+        );
+        assert!(
+            text.contains(r"db\x1b[31mred\u{202e}"),
+            "{args:?} shows the escaped instance name:\n{text}"
+        );
+    }
+
+    let answer = json_stdout(
+        world
+            .gaussjobs()
+            .args(["query", "jobs", "--format", "json"]),
+    );
+    assert_eq!(answer[0]["job_name"], "Reboot\u{1b}]0;owned\u{7}");
+    assert_eq!(answer[0]["instance_name"], "db\u{1b}[31mred\u{202e}");
+    let csv = world
+        .gaussjobs()
+        .args(["query", "jobs", "--format", "csv"])
+        .assert()
+        .success();
+    let csv = String::from_utf8(csv.get_output().stdout.clone()).unwrap();
+    assert!(
+        csv.contains("Reboot\u{1b}]0;owned\u{7}"),
+        "csv is exact: {csv:?}"
+    );
+}
