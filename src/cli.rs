@@ -186,6 +186,11 @@ pub struct SyncArgs {
     #[arg(long)]
     pub wait: bool,
 
+    /// Longest the whole run may take (e.g. 10m): then it stops fetching, keeps what it
+    /// fetched, and exits 1. Without it a run ends when every listing has succeeded or given up.
+    #[arg(long, env = "GAUSSJOBS_MAX_TIME")]
+    pub max_time: Option<String>,
+
     /// Seconds to wait for one response before retrying (1..3600).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,

@@ -13,6 +13,18 @@ pub const FAILED: u8 = 1;
 pub const USAGE: u8 = 2;
 /// Another sync holds this archive (EX_TEMPFAIL: cron simply retries next time).
 pub const LOCKED: u8 = 75;
+/// Stopped by SIGINT (128 + 2, as shells report it); what was fetched is kept.
+pub const INTERRUPTED: u8 = 130;
+/// Stopped by SIGTERM (128 + 15); what was fetched is kept.
+pub const TERMINATED: u8 = 143;
+
+/// A run a signal stopped: it exits `code` (130 or 143) with its one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Signalled {
+    pub code: u8,
+    pub message: String,
+}
 
 /// A mistake in what the user asked for: exit 2, with a hint on what to do instead.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +65,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.downcast_ref::<UsageError>().is_some() {
             return USAGE;
+        }
+        if let Some(signalled) = cause.downcast_ref::<Signalled>() {
+            return signalled.code;
         }
         if let Some(store) = cause.downcast_ref::<StoreError>() {
             return match store {
@@ -174,6 +189,7 @@ pub fn outcome_name(code: u8) -> &'static str {
         OK => "ok",
         USAGE => "usage",
         LOCKED => "locked",
+        INTERRUPTED | TERMINATED => "interrupted",
         _ => "failed",
     }
 }

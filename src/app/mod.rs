@@ -10,6 +10,7 @@ mod outcome;
 mod progress;
 mod query_request;
 mod simulate;
+mod stops;
 mod times;
 
 pub use options::{account_options, sync_options, CredentialSource, EnvCredentials};
@@ -26,7 +27,7 @@ use clap::{CommandFactory, Parser};
 
 use crate::cli::{Cli, Command, SyncArgs};
 use crate::exit;
-use crate::sync::{Progress, RunControl, SyncOptions};
+use crate::sync::{Progress, RunControl, Stop, SyncOptions};
 use crate::time;
 use outcome::{ErrorOutcome, ProjectOutcome, ProjectRun, SyncOutcome};
 
@@ -120,13 +121,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// `gaussjobs sync`: one project (`--project-id`) or the accounts of `--config`. Human lines
 /// go to stderr; with `--json`, one JSON object goes to stdout whatever happens.
 async fn sync(db: &Path, args: &SyncArgs, now: DateTime<Utc>, quiet: bool) -> anyhow::Result<()> {
-    let runs = sync_projects(db, args, now, quiet).await;
-    let (projects, result) = match runs {
-        Ok(runs) => {
+    let stop = Stop::default();
+    let runs = match options::max_time(args) {
+        Ok(max_time) => match stops::watch(&stop, max_time) {
+            Ok(_watch) => sync_projects(db, args, now, quiet, &stop).await,
+            Err(e) => Err(e.context("cannot watch for signals")),
+        },
+        Err(e) => Err(e),
+    };
+    let (projects, result) = match (runs, stop.reason()) {
+        // Stopped: one line for the whole run, whatever each project did.
+        (runs, Some(reason)) => {
+            let runs = runs.unwrap_or_default();
+            let reports: Vec<_> = runs
+                .iter()
+                .filter_map(|r| outcome::report_of(&r.result))
+                .collect();
+            let error = stops::stopped_error(reason, &reports);
+            (runs.iter().map(ProjectOutcome::of).collect(), Err(error))
+        }
+        (Ok(runs), None) => {
             let projects = runs.iter().map(ProjectOutcome::of).collect();
             (projects, outcome::summarise(runs, quiet))
         }
-        Err(e) => (Vec::new(), Err(e)),
+        (Err(e), None) => (Vec::new(), Err(e)),
     };
     if args.json {
         let code = match &result {
@@ -146,6 +164,7 @@ async fn sync_projects(
     args: &SyncArgs,
     now: DateTime<Utc>,
     quiet: bool,
+    stop: &Stop,
 ) -> anyhow::Result<Vec<ProjectRun>> {
     let accounts: Vec<(Option<String>, SyncOptions)> =
         if args.project_id.is_none() && args.config.is_some() {
@@ -160,6 +179,7 @@ async fn sync_projects(
     let bar = draw.then(|| Arc::new(progress::Bar::start(accounts.len())));
     let mut control = RunControl {
         wait_for_lock: args.wait,
+        stop: stop.clone(),
         ..RunControl::default()
     };
     if let Some(bar) = &bar {

@@ -165,6 +165,20 @@ fn bounded_duration(
     Ok(d)
 }
 
+/// The longest `--max-time`: a week. A run that needs longer should be several runs.
+const MAX_MAX_TIME: Duration = Duration::days(7);
+
+/// `--max-time`, the whole run's budget, if given.
+pub fn max_time(args: &SyncArgs) -> anyhow::Result<Option<std::time::Duration>> {
+    args.max_time
+        .as_deref()
+        .map(|text| {
+            let d = bounded_duration("--max-time", text, Duration::seconds(1), MAX_MAX_TIME)?;
+            Ok(d.to_std().expect("a positive duration"))
+        })
+        .transpose()
+}
+
 /// The flags every project of a run shares: what to fetch and how fast.
 fn apply_common(
     options: &mut SyncOptions,

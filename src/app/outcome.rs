@@ -6,7 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::exit;
-use crate::sync::{SyncFailed, SyncReport};
+use crate::sync::{Stopped, SyncFailed, SyncReport};
 
 /// One project of a sync: the account it came from (config runs) and how it went.
 pub(crate) struct ProjectRun {
@@ -31,7 +31,7 @@ pub(crate) struct SyncOutcome {
 pub(crate) struct ProjectOutcome {
     pub project_id: String,
     pub account: Option<String>,
-    /// `ok` or `failed`.
+    /// `ok`, `failed`, or `interrupted` (a signal stopped it).
     pub outcome: &'static str,
     pub new: u64,
     pub changed: u64,
@@ -61,20 +61,32 @@ impl ErrorOutcome {
     }
 }
 
+/// The report of a project's run, also when it failed or was stopped part way.
+pub(crate) fn report_of(result: &anyhow::Result<SyncReport>) -> Option<&SyncReport> {
+    match result {
+        Ok(report) => Some(report),
+        Err(e) => e
+            .downcast_ref::<SyncFailed>()
+            .map(|failed| failed.report.as_ref())
+            .or_else(|| e.downcast_ref::<Stopped>().map(|s| s.report.as_ref())),
+    }
+}
+
 impl ProjectOutcome {
     pub(crate) fn of(run: &ProjectRun) -> ProjectOutcome {
-        let report = match &run.result {
-            Ok(report) => Some(report),
-            Err(e) => e
-                .downcast_ref::<SyncFailed>()
-                .map(|failed| failed.report.as_ref()),
-        };
         let empty = SyncReport::default();
-        let r = report.unwrap_or(&empty);
+        let r = report_of(&run.result).unwrap_or(&empty);
+        let outcome = match &run.result {
+            Ok(_) => "ok",
+            Err(e) => match e.downcast_ref::<Stopped>().map(|s| s.reason) {
+                Some(crate::sync::StopReason::Signal(_)) => "interrupted",
+                _ => "failed",
+            },
+        };
         ProjectOutcome {
             project_id: run.project_id.clone(),
             account: run.account.clone(),
-            outcome: if run.result.is_ok() { "ok" } else { "failed" },
+            outcome,
             new: r.counts.new,
             changed: r.counts.changed,
             unchanged: r.counts.unchanged,

@@ -26,7 +26,7 @@ pub use jobs::{JobRecord, PageCounts};
 pub use lock::SyncLock;
 pub use open::{open_current_read_only, open_read_only, Store, SCHEMA_VERSION};
 pub(crate) use open_jobs::{OpenJobCount, OpenJobsFilter, OpenJobsReader};
-pub use runs::{PageBatch, PageWriter, RunFinish, RunStart, TRANSACTION_JOBS};
+pub use runs::{PageBatch, PageWriter, RunFinish, RunOutcome, RunStart, TRANSACTION_JOBS};
 pub use schema::{column_list, open_statuses_sql, Column, JOB_COLUMNS, OPEN_STATUSES};
 pub use state::{Scope, ScopeKey};
 

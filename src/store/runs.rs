@@ -118,11 +118,30 @@ impl PageWriter<'_> {
     }
 }
 
+/// How a run ended, as `sync_runs.outcome` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    Ok,
+    Failed,
+    /// Stopped by a signal; what it fetched is kept.
+    Interrupted,
+}
+
+impl RunOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Ok => "ok",
+            RunOutcome::Failed => "failed",
+            RunOutcome::Interrupted => "interrupted",
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone)]
 pub struct RunFinish {
     pub finished_at: DateTime<Utc>,
-    pub ok: bool,
+    pub outcome: RunOutcome,
     pub error: Option<String>,
     pub requests: u64,
 }
@@ -232,7 +251,7 @@ impl Store {
                 params![
                     run_id,
                     time::to_store(finish.finished_at),
-                    if finish.ok { "ok" } else { "failed" },
+                    finish.outcome.as_str(),
                     finish.error,
                     finish.requests as i64,
                 ],

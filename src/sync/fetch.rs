@@ -121,6 +121,8 @@ pub(crate) struct Fetcher {
     pub writer: mpsc::Sender<WriterMsg>,
     pub progress: Arc<dyn super::Progress>,
     pub clock: super::Clock,
+    /// Asked to stop (`--max-time`, a signal): no listing is started or continued.
+    pub stop: super::Stop,
 }
 
 enum Paged {

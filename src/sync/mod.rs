@@ -11,6 +11,7 @@ pub mod record;
 mod refresh;
 mod run;
 mod schedule;
+mod stop;
 mod workers;
 mod writer;
 
@@ -28,7 +29,8 @@ pub use fetch::ListingError;
 pub use plan::{TooManyWindows, MAX_PLANNED_WINDOWS};
 pub use progress::{Progress, Silent};
 pub use record::job_record;
-pub use run::{run, run_many, RunControl, SyncFailed};
+pub use run::{run, run_many, RunControl, Stopped, SyncFailed};
+pub use stop::{Signal, Stop, StopReason};
 
 /// Where a run reads the time it saw a page and the time it ended: the wall clock, or a fixed
 /// time, for tests and fixtures that build an archive by syncing at chosen moments and must

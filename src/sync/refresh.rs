@@ -58,7 +58,7 @@ pub(super) async fn refresh_open_jobs(
 
     let mut checked = 0;
     let mut after = String::new();
-    loop {
+    while !fetcher.stop.is_requested() {
         let ids = reader.stale_open_jobs(&filter, &after, OPEN_JOBS_CHUNK)?;
         let Some(last) = ids.last().cloned() else {
             break;

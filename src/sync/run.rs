@@ -14,11 +14,12 @@ use super::fetch::{Fetcher, Listing, ListingError};
 use super::plan::{plan, PlanInput};
 use super::progress::{Progress, Silent};
 use super::refresh::{recent_start, refresh_open_jobs};
+use super::stop::{Stop, StopReason};
 use super::workers::fetch_all;
 use super::writer::{Writer, WriterContext, Written, WRITER_QUEUE_PAGES};
 use super::{Clock, SyncOptions, SyncReport, DEFAULT_SINCE};
 use crate::api::{Client, ClientConfig};
-use crate::store::{RunFinish, RunStart, ScopeKey, Store, SyncLock, Window};
+use crate::store::{RunFinish, RunOutcome, RunStart, ScopeKey, Store, SyncLock, Window};
 use crate::time;
 
 /// How the run treats the lock and several projects, and who hears of its progress.
@@ -31,6 +32,8 @@ pub struct RunControl {
     pub progress: Arc<dyn Progress>,
     /// When pages are seen and runs end.
     pub clock: Clock,
+    /// Asked to stop early (`--max-time`, a signal).
+    pub stop: Stop,
 }
 
 impl Default for RunControl {
@@ -40,6 +43,7 @@ impl Default for RunControl {
             parallel_projects: 4,
             progress: Arc::new(Silent),
             clock: Clock::Wall,
+            stop: Stop::default(),
         }
     }
 }
@@ -54,6 +58,28 @@ pub struct SyncFailed {
     #[source]
     pub first: ListingError,
     pub report: Box<SyncReport>,
+}
+
+/// The run was stopped (`--max-time`, a signal) before it finished. What was fetched is kept
+/// and the next sync fetches the rest; `report` says how far it got.
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}: {}", kept(report))]
+pub struct Stopped {
+    pub reason: StopReason,
+    pub report: Box<SyncReport>,
+}
+
+/// What a stopped run kept and left, in one clause.
+fn kept(report: &SyncReport) -> String {
+    format!(
+        "kept {} new and {} changed jobs; {} of {} windows are left for the next sync",
+        report.counts.new,
+        report.counts.changed,
+        report
+            .windows_planned
+            .saturating_sub(report.windows_completed),
+        report.windows_planned
+    )
 }
 
 /// Runs one sync of `options` into the archive at `db`.
@@ -75,7 +101,18 @@ pub async fn run_many(
     now: DateTime<Utc>,
     control: RunControl,
 ) -> anyhow::Result<Vec<anyhow::Result<SyncReport>>> {
-    let lock = acquire_lock(db, control.wait_for_lock).await?;
+    // A stop while waiting for the lock ends the run before it starts.
+    let lock = tokio::select! {
+        lock = acquire_lock(db, control.wait_for_lock) => lock?,
+        () = control.stop.requested() => {
+            let reason = control.stop.reason().expect("a stop was requested");
+            return Err(anyhow::Error::new(Stopped {
+                reason,
+                report: Box::default(),
+            })
+            .context("the run stopped while waiting for the archive's lock"));
+        }
+    };
     let interrupted = Store::open(db)?.mark_interrupted_runs()?;
     if interrupted > 0 {
         tracing::warn!(
@@ -90,12 +127,13 @@ pub async fn run_many(
         let (db, permits) = (db.to_path_buf(), Arc::clone(&permits));
         let progress = Arc::clone(&control.progress);
         let clock = control.clock;
+        let stop = control.stop.clone();
         tasks.spawn(async move {
             let _permit = permits
                 .acquire_owned()
                 .await
                 .expect("semaphore is never closed");
-            let result = run_scope(&db, &options, now, Arc::clone(&progress), clock).await;
+            let result = run_scope(&db, &options, now, Arc::clone(&progress), clock, stop).await;
             progress.project_done(&options.project_id);
             (index, result)
         });
@@ -128,6 +166,7 @@ async fn run_scope(
     now: DateTime<Utc>,
     progress: Arc<dyn Progress>,
     clock: Clock,
+    stop: Stop,
 ) -> anyhow::Result<SyncReport> {
     let started = Instant::now();
     let mut store = Store::open(db)?;
@@ -162,6 +201,7 @@ async fn run_scope(
         writer: sender,
         progress,
         clock,
+        stop: stop.clone(),
     };
     let fetched = fetch_scope(db, fetcher, options, run_id, planned).await;
     // The fetcher, the writer's last sender, is gone: the writer finishes.
@@ -174,6 +214,7 @@ async fn run_scope(
         client.requests(),
         fetched,
         written,
+        stop.reason(),
     )
 }
 
@@ -299,7 +340,9 @@ async fn fetch_scope(
     }
 }
 
-/// Records how the run ended in the ledger and gives its report, or why it failed.
+/// Records how the run ended in the ledger and gives its report, or why it failed or was
+/// stopped.
+#[allow(clippy::too_many_arguments)]
 fn finish_scope(
     options: &SyncOptions,
     run_id: i64,
@@ -308,6 +351,7 @@ fn finish_scope(
     requests: u64,
     mut fetched: Fetched,
     written: Written,
+    stopped: Option<StopReason>,
 ) -> anyhow::Result<SyncReport> {
     let Written {
         mut store,
@@ -333,15 +377,23 @@ fn finish_scope(
             .map(|(l, e)| format!("{l}: {e}"))
             .collect(),
     };
+    // A stop only matters when it left work undone.
+    let stopped = stopped.filter(|_| report.windows_completed < report.windows_planned);
     let error_text = write_error
         .as_ref()
         .map(|e| e.to_string())
+        .or_else(|| stopped.map(|reason| format!("{reason}: {}", kept(&report))))
         .or_else(|| report.failed.first().cloned());
+    let outcome = match (&error_text, stopped) {
+        (None, _) => RunOutcome::Ok,
+        (Some(_), Some(StopReason::Signal(_))) => RunOutcome::Interrupted,
+        (Some(_), _) => RunOutcome::Failed,
+    };
     store.finish_run(
         run_id,
         &RunFinish {
             finished_at: clock.now(),
-            ok: error_text.is_none(),
+            outcome,
             error: error_text,
             requests,
         },
@@ -349,6 +401,13 @@ fn finish_scope(
 
     if let Some(e) = write_error {
         return Err(e.into());
+    }
+    if let Some(reason) = stopped {
+        return Err(Stopped {
+            reason,
+            report: Box::new(report),
+        }
+        .into());
     }
     if let Some((_, first)) = fetched.failed.into_iter().next() {
         return Err(SyncFailed {

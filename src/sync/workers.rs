@@ -15,8 +15,8 @@ pub(super) struct FetchOutcome {
 }
 
 /// Fetches the listings with `concurrency` workers. A failure that no other listing can
-/// escape (the credentials refused, a wrong endpoint, the archive unwritable) stops them all;
-/// others only fail their own listing.
+/// escape (the credentials refused, a wrong endpoint, the archive unwritable) stops them all,
+/// as does a stop request; others only fail their own listing.
 pub(super) async fn fetch_all(
     listings: Vec<Listing>,
     concurrency: usize,
@@ -34,14 +34,20 @@ pub(super) async fn fetch_all(
             Arc::clone(&abort),
         );
         workers.spawn(async move {
-            while !abort.load(Ordering::Relaxed) {
+            while !abort.load(Ordering::Relaxed) && !fetcher.stop.is_requested() {
                 let Some((piece, added)) = schedule.take() else {
                     break;
                 };
                 if added > 0 {
                     fetcher.progress.add_listings(&fetcher.project_id, added);
                 }
-                let fetched = fetcher.fetch(&piece.listing).await;
+                // A stop abandons the listing mid-page: the pages already handed to the
+                // writer are kept, and the window's coverage is not recorded.
+                let fetched = tokio::select! {
+                    biased;
+                    () = fetcher.stop.requested() => break,
+                    fetched = fetcher.fetch(&piece.listing) => fetched,
+                };
                 fetcher.progress.listing_done(&fetcher.project_id);
                 schedule.finished(&piece, fetched.is_ok());
                 match fetched {
@@ -71,7 +77,7 @@ pub(super) async fn fetch_all(
     FetchOutcome {
         completed: schedule.completed(),
         failed,
-        aborted: abort.load(Ordering::Relaxed),
+        aborted: abort.load(Ordering::Relaxed) || fetcher.stop.is_requested(),
     }
 }
 

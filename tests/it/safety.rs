@@ -578,3 +578,137 @@ fn a_response_that_times_out_is_retried() {
         "the slow answer was asked again"
     );
 }
+
+/// A world of 300 jobs over 6 days where the listing of one day never answers: every other
+/// window completes, that one holds the run for as long as it is allowed to.
+fn world_with_a_hung_window() -> (World, DateTime<Utc>) {
+    let world = World::new(SimConfig {
+        jobs: 300,
+        days: 6,
+        seed: 21,
+        now: now(),
+        ..SimConfig::default()
+    });
+    let hung = now() - Duration::days(3);
+    world
+        .sim
+        .inject(Fault::latency(3_600_000).window_containing(hung));
+    (world, hung)
+}
+
+/// The newest run's outcome and error.
+fn last_run(world: &World) -> (String, String) {
+    world
+        .conn()
+        .query_row(
+            "SELECT outcome, coalesce(error, '') FROM sync_runs ORDER BY run_id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+#[test]
+fn max_time_stops_a_run_that_a_server_holds_and_keeps_what_it_fetched() {
+    let (world, _) = world_with_a_hung_window();
+    let out = world
+        .sync(&["--since", "7d", "--max-time", "3s", "--timeout", "3600"])
+        .timeout(HANG)
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("stopped at --max-time 3s: kept") && stderr.contains("windows are left"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: the next sync continues"), "{stderr}");
+    let (outcome, error) = last_run(&world);
+    assert_eq!(outcome, "failed");
+    assert!(error.starts_with("stopped at --max-time 3s"), "{error}");
+    let kept = world.count("SELECT count(*) FROM jobs");
+    assert!(
+        kept > 0 && kept < 300,
+        "the other windows were kept: {kept}"
+    );
+
+    // The next run, with the server answering again, completes the archive.
+    world.sim.clear_faults();
+    world.sync(&[]).assert().success();
+    assert_eq!(world.count("SELECT count(*) FROM jobs"), 300);
+}
+
+#[test]
+fn max_time_bounds_a_huge_retry_after() {
+    let world = small_world_for_stops();
+    world.sim.inject(Fault::too_many_requests(Some(100_000)));
+    let out = world
+        .sync(&["--since", "3d", "--max-time", "2s", "--json"])
+        .timeout(HANG)
+        .assert()
+        .code(1);
+    let json: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["exit_code"], 1);
+    assert_eq!(json["projects"][0]["outcome"], "failed");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("stopped at --max-time 2s"),
+        "{json}"
+    );
+}
+
+fn small_world_for_stops() -> World {
+    World::new(SimConfig {
+        jobs: 50,
+        days: 2,
+        now: now(),
+        ..SimConfig::default()
+    })
+}
+
+#[test]
+fn sigterm_and_sigint_end_a_run_with_143_and_130_and_mark_it_interrupted() {
+    for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        let (world, _) = world_with_a_hung_window();
+        let mut child = spawn_sync(&world, &["--since", "7d", "--timeout", "3600"]);
+        // Every window but the hung one is archived; then the run only waits.
+        wait_until(HANG, "the answering windows to be archived", || {
+            assert!(child.try_wait().unwrap().is_none(), "the sync ended early");
+            archived_so_far(&world).is_some_and(|n| n > 200) && world.sim.request_count() >= 6
+        });
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let status = child.wait().unwrap();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(code), "signal {signal}: {stderr}");
+        let name = if signal == libc::SIGTERM {
+            "SIGTERM"
+        } else {
+            "SIGINT"
+        };
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "one line says what was kept: {stderr}"
+        );
+        assert!(
+            stderr.starts_with(&format!("error: interrupted by {name}: kept ")),
+            "{stderr}"
+        );
+        let (outcome, error) = last_run(&world);
+        assert_eq!(outcome, "interrupted");
+        assert!(
+            error.starts_with(&format!("interrupted by {name}")),
+            "{error}"
+        );
+        assert!(
+            world.count("SELECT count(*) FROM jobs") > 200,
+            "the fetched jobs are kept"
+        );
+        assert_eq!(
+            world.count("SELECT count(*) FROM sync_runs WHERE outcome = 'running'"),
+            0
+        );
+    }
+}
