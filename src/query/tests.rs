@@ -174,8 +174,12 @@ fn archive_by_syncs(steps: Vec<(&str, Vec<SimJob>)>) -> Fixture {
     options.max_rps = 10_000.0;
     for (time, jobs) in steps {
         // Pages are seen at the step's time, so the archive is the same on every run.
+        // Waits for the lock: a test running beside this one may spawn a process (insta asks
+        // cargo for the workspace), and until that child execs it holds a copy of every open
+        // file, the previous step's lock file among them.
         let control = RunControl {
             clock: Clock::Fixed(at(time)),
+            wait_for_lock: true,
             ..RunControl::default()
         };
         for job in jobs {
@@ -183,7 +187,7 @@ fn archive_by_syncs(steps: Vec<(&str, Vec<SimJob>)>) -> Fixture {
         }
         runtime
             .block_on(crate::sync::run(&path, &options, at(time), control))
-            .unwrap();
+            .unwrap_or_else(|e| panic!("the fixture's sync at {time} failed: {e:#}"));
     }
     Fixture { _dir: dir, path }
 }
