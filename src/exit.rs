@@ -119,6 +119,14 @@ fn api_hint(err: &ApiError) -> Option<String> {
         ApiError::Http { status: 429, .. } => {
             Some("the API is rate limited: lower --max-rps or --concurrency".into())
         }
+        ApiError::Redirected { .. } => Some(
+            "check --endpoint or --region: the server there sends requests elsewhere; if the address it names is the service's own, pass that as --endpoint"
+                .into(),
+        ),
+        ApiError::TooLarge { .. } => Some(
+            "the server sent far more than any page of jobs: check --endpoint and any proxy in between; the next sync fetches this listing again"
+                .into(),
+        ),
         ApiError::Unreachable { .. } | ApiError::Timeout { .. } => Some(
             "check --endpoint or --region, the network and any proxy; nothing archived was lost"
                 .into(),
