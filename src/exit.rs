@@ -1,8 +1,11 @@
-//! Exit codes and the one place that turns an error into `error: ...` plus a hint.
+//! Exit codes and the one place that turns an error into `error: ...` plus a hint. Every
+//! text given out here has the run's secrets cut out: an error can quote a server, and a
+//! server can echo a credential back.
 
 use std::io::Write;
 
 use crate::api::ApiError;
+use crate::redact::redact;
 use crate::store::StoreError;
 
 /// Everything went as asked.
@@ -92,7 +95,7 @@ pub fn report(err: &anyhow::Error, stderr: &mut dyn Write) {
             .or_else(|| cause.downcast_ref::<StoreError>().and_then(store_hint))
             .or_else(|| cause.downcast_ref::<ApiError>().and_then(api_hint));
         if let Some(hint) = hint {
-            let _ = writeln!(stderr, "hint: {hint}");
+            let _ = writeln!(stderr, "hint: {}", redact(&hint));
             break;
         }
     }
@@ -155,7 +158,8 @@ fn store_hint(err: &StoreError) -> Option<String> {
     }
 }
 
-/// The error's message with its causes, as `report` prints it after `error: `.
+/// The error's message with its causes, as `report` prints it after `error: `, secrets cut
+/// out.
 pub fn message(err: &anyhow::Error) -> String {
     let mut message = err.to_string();
     for cause in err.chain().skip(1) {
@@ -165,7 +169,7 @@ pub fn message(err: &anyhow::Error) -> String {
             message.push_str(&text);
         }
     }
-    message
+    redact(&message).into_owned()
 }
 
 /// The API's error code (`APIGW.0301`, `DBS.280001`, ...) of the first API error in the
@@ -173,7 +177,7 @@ pub fn message(err: &anyhow::Error) -> String {
 pub fn api_code(err: &anyhow::Error) -> Option<String> {
     err.chain()
         .filter_map(|cause| cause.downcast_ref::<ApiError>())
-        .find_map(|api| api.code().map(str::to_string))
+        .find_map(|api| api.code().map(|code| redact(code).into_owned()))
 }
 
 /// The outcome's name in `sync --json` for an exit code.

@@ -10,6 +10,7 @@ pub mod app;
 pub mod cli;
 pub mod exit;
 pub mod query;
+pub mod redact;
 pub mod simulate;
 pub mod store;
 pub mod sync;

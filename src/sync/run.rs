@@ -333,10 +333,12 @@ fn finish_scope(
             .map(|(l, e)| format!("{l}: {e}"))
             .collect(),
     };
+    // The text can quote a server, and a server can echo a credential back.
     let error_text = write_error
         .as_ref()
         .map(|e| e.to_string())
-        .or_else(|| report.failed.first().cloned());
+        .or_else(|| report.failed.first().cloned())
+        .map(|text| crate::redact::redact(&text).into_owned());
     store.finish_run(
         run_id,
         &RunFinish {
