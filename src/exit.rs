@@ -1,9 +1,13 @@
-//! Exit codes and the one place that turns an error into `error: ...` plus a hint.
+//! Exit codes and the one place that turns an error into `error: ...` plus a hint. Every
+//! text given out here has the run's secrets cut out: an error can quote a server, and a
+//! server can echo a credential back.
 
 use std::io::Write;
 
 use crate::api::ApiError;
+use crate::redact::redact;
 use crate::store::StoreError;
+use crate::terminal::printable;
 
 /// Everything went as asked.
 pub const OK: u8 = 0;
@@ -96,9 +100,10 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Prints `error: <message>: <cause>...` and any hint found in the chain.
+/// Prints `error: <message>: <cause>...` and any hint found in the chain, with control
+/// characters a server may have put in its text made visible.
 pub fn report(err: &anyhow::Error, stderr: &mut dyn Write) {
-    let _ = writeln!(stderr, "error: {}", message(err));
+    let _ = writeln!(stderr, "error: {}", printable(&message(err)));
     for cause in err.chain() {
         let hint = cause
             .downcast_ref::<UsageError>()
@@ -107,7 +112,7 @@ pub fn report(err: &anyhow::Error, stderr: &mut dyn Write) {
             .or_else(|| cause.downcast_ref::<StoreError>().and_then(store_hint))
             .or_else(|| cause.downcast_ref::<ApiError>().and_then(api_hint));
         if let Some(hint) = hint {
-            let _ = writeln!(stderr, "hint: {hint}");
+            let _ = writeln!(stderr, "hint: {}", redact(&hint));
             break;
         }
     }
@@ -134,6 +139,14 @@ fn api_hint(err: &ApiError) -> Option<String> {
         ApiError::Http { status: 429, .. } => {
             Some("the API is rate limited: lower --max-rps or --concurrency".into())
         }
+        ApiError::Redirected { .. } => Some(
+            "check --endpoint or --region: the server there sends requests elsewhere; if the address it names is the service's own, pass that as --endpoint"
+                .into(),
+        ),
+        ApiError::TooLarge { .. } => Some(
+            "the server sent far more than any page of jobs: check --endpoint and any proxy in between; the next sync fetches this listing again"
+                .into(),
+        ),
         ApiError::Unreachable { .. } | ApiError::Timeout { .. } => Some(
             "check --endpoint or --region, the network and any proxy; nothing archived was lost"
                 .into(),
@@ -162,7 +175,8 @@ fn store_hint(err: &StoreError) -> Option<String> {
     }
 }
 
-/// The error's message with its causes, as `report` prints it after `error: `.
+/// The error's message with its causes, as `report` prints it after `error: `, secrets cut
+/// out.
 pub fn message(err: &anyhow::Error) -> String {
     let mut message = err.to_string();
     for cause in err.chain().skip(1) {
@@ -172,7 +186,7 @@ pub fn message(err: &anyhow::Error) -> String {
             message.push_str(&text);
         }
     }
-    message
+    redact(&message).into_owned()
 }
 
 /// The API's error code (`APIGW.0301`, `DBS.280001`, ...) of the first API error in the
@@ -180,7 +194,7 @@ pub fn message(err: &anyhow::Error) -> String {
 pub fn api_code(err: &anyhow::Error) -> Option<String> {
     err.chain()
         .filter_map(|cause| cause.downcast_ref::<ApiError>())
-        .find_map(|api| api.code().map(str::to_string))
+        .find_map(|api| api.code().map(|code| redact(code).into_owned()))
 }
 
 /// The outcome's name in `sync --json` for an exit code.
@@ -205,6 +219,24 @@ pub fn to_json(err: &anyhow::Error) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_servers_control_characters_do_not_reach_the_terminal() {
+        let err = anyhow::Error::from(ApiError::Http {
+            status: 500,
+            code: Some("DBS.280005".into()),
+            message: Some("oops\u{1b}[2J\u{1b}]0;owned\u{7}".into()),
+            retry_after: None,
+        });
+        let mut out = Vec::new();
+        report(&err, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(text.contains(r"oops\x1b[2J\x1b]0;owned\x07"), "{text}");
+    }
 
     #[test]
     fn broken_pipes_are_recognised_through_each_writer() {

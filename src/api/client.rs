@@ -1,5 +1,6 @@
 //! The typed client: one call, `list_jobs`, with rate limiting, retries and error bodies turned
-//! into errors that show the HTTP status, the API's code and its message.
+//! into errors that show the HTTP status, the API's code and its message. Redirects to
+//! another origin are refused and answers are read with a cap (see `transport`).
 
 use std::borrow::Cow;
 use std::num::NonZeroU32;
@@ -16,6 +17,7 @@ use url::Url;
 use super::auth::Credential;
 use super::error::ApiError;
 use super::model::{Language, ListJobsPage, ListJobsRequest};
+use super::transport::{self, BodyError};
 
 /// Everything the client needs to reach one project at one endpoint.
 #[derive(Debug, Clone)]
@@ -98,13 +100,23 @@ impl Client {
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("gaussjobs/", env!("CARGO_PKG_VERSION")))
+            .redirect(transport::redirect_policy())
             .build()
             .map_err(|e| invalid(e.to_string()))?;
         // Evenly spaced requests: a burst of one keeps every one-second window under the
         // gateway's per-user limit.
-        let period = Duration::from_secs_f64(1.0 / config.max_rps.max(0.01));
+        // The flags keep the rate within 0.01..10000 a second; anything else that reaches
+        // here (NaN, infinity, a rate whose period rounds to zero) is clamped, not a panic.
+        let rps = if config.max_rps.is_finite() {
+            config.max_rps.clamp(0.01, 1_000_000.0)
+        } else {
+            0.01
+        };
+        let period = Duration::try_from_secs_f64(1.0 / rps)
+            .unwrap_or(Duration::from_secs(100))
+            .max(Duration::from_micros(1));
         let quota = Quota::with_period(period)
-            .expect("period is positive")
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
             .allow_burst(NonZeroU32::MIN);
         Ok(Client {
             http,
@@ -223,6 +235,12 @@ impl Client {
             .execute(http_request)
             .await
             .map_err(|e| self.transport_error(e))?;
+        if let Some(to) = transport::redirect_target(&response) {
+            return Err(ApiError::Redirected {
+                status: response.status().as_u16(),
+                to: to.to_string(),
+            });
+        }
         let status = response.status();
         let retry_after = response
             .headers()
@@ -230,10 +248,13 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let body = transport::read_body(response).await.map_err(|e| match e {
+            BodyError::TooLarge => ApiError::TooLarge {
+                request: format!("GET {}", self.url),
+                cap: transport::cap_text(),
+            },
+            BodyError::Transport(e) => self.transport_error(e),
+        })?;
         parse_response(status, retry_after, &body)
     }
 
@@ -289,6 +310,101 @@ fn parse_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::Secret;
+    use crate::simulate::{Fault, ForeignServer, SimConfig, Simulator, DEFAULT_PROJECT_ID};
+
+    fn client_of(url: &str) -> Client {
+        Client::new(ClientConfig {
+            endpoint: url.parse().unwrap(),
+            project_id: DEFAULT_PROJECT_ID.into(),
+            credential: Credential::Token(Secret::new(crate::simulate::DEFAULT_TOKEN)),
+            language: Language::default(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_rps: 1000.0,
+            retry: RetryPolicy {
+                min_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(1),
+                ..RetryPolicy::default()
+            },
+        })
+        .unwrap()
+    }
+
+    fn first_page() -> ListJobsRequest {
+        ListJobsRequest {
+            limit: 10,
+            ..ListJobsRequest::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_redirect_within_the_origin_is_followed_and_one_elsewhere_is_not() {
+        let sim = Simulator::new(SimConfig {
+            jobs: 30,
+            ..SimConfig::default()
+        });
+        let server = sim.spawn_background();
+        let foreign = ForeignServer::new();
+        let foreign_server = foreign.spawn_background();
+        let client = client_of(&server.url);
+        let same = format!(
+            "{}/v3/{DEFAULT_PROJECT_ID}/scheduled-jobs?limit=10",
+            server.url
+        );
+        sim.inject(Fault::redirect(&same).times(1));
+        let page = client.list_jobs(&first_page()).await.unwrap();
+        assert_eq!(page.total_count, 30);
+
+        let elsewhere = format!(
+            "{}/v3/{DEFAULT_PROJECT_ID}/scheduled-jobs",
+            foreign_server.url
+        );
+        sim.inject(Fault::redirect(&elsewhere));
+        let e = client.list_jobs(&first_page()).await.unwrap_err();
+        assert!(matches!(e, ApiError::Redirected { status: 302, .. }), "{e}");
+        assert!(e.to_string().contains(&elsewhere), "{e}");
+        assert!(!e.is_retryable());
+        assert_eq!(foreign.requests(), Vec::new());
+    }
+
+    #[tokio::test]
+    async fn an_endless_body_stops_at_the_cap_and_is_not_retried() {
+        let sim = Simulator::new(SimConfig {
+            jobs: 30,
+            ..SimConfig::default()
+        });
+        let server = sim.spawn_background();
+        sim.inject(Fault::endless_body());
+        let e = client_of(&server.url)
+            .list_jobs(&first_page())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ApiError::TooLarge { .. }), "{e}");
+        assert!(e.to_string().contains("exceeded the 8 MiB cap"), "{e}");
+        assert_eq!(sim.request_count(), 1, "not retried");
+    }
+
+    #[test]
+    fn any_rate_makes_a_client() {
+        for rps in [
+            0.0,
+            -1.0,
+            1e-300,
+            1e-9,
+            0.01,
+            1e6,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+        ] {
+            let config = ClientConfig {
+                max_rps: rps,
+                ..client_of("http://127.0.0.1:1").config.clone()
+            };
+            assert!(Client::new(config).is_ok(), "max_rps {rps}");
+        }
+    }
 
     #[test]
     fn error_messages_show_status_code_and_message() {

@@ -35,6 +35,13 @@ pub enum ApiError {
         domain: String,
         detail: String,
     },
+    /// The API answered with a redirect that is not followed (see `transport`): it would
+    /// take the request's credentials to another origin.
+    #[error("the API answered HTTP {status} with a redirect to {to}, which is not followed: credentials are sent only to the endpoint's own origin")]
+    Redirected { status: u16, to: String },
+    /// The answer was longer than `transport::MAX_BODY_BYTES`; reading it stopped there.
+    #[error("the answer to {request} exceeded the {cap} cap on a response body (a page of 100 jobs is well under 1 MiB), so reading it stopped")]
+    TooLarge { request: String, cap: String },
 }
 
 fn http_message(status: u16, code: Option<&str>, message: Option<&str>) -> String {
@@ -53,7 +60,9 @@ fn http_message(status: u16, code: Option<&str>, message: Option<&str>) -> Strin
 }
 
 impl ApiError {
-    /// Whether another attempt may succeed (429, 5xx, timeouts, unreadable answers).
+    /// Whether another attempt may succeed (429, 5xx, timeouts, unreadable answers). An
+    /// answer too large is not retried: a server that sends one tends to send it again, and
+    /// each attempt would read the whole cap.
     pub fn is_retryable(&self) -> bool {
         match self {
             ApiError::Http { status, .. } => *status == 429 || *status >= 500,
@@ -62,7 +71,9 @@ impl ApiError {
             | ApiError::Unreachable { .. } => true,
             ApiError::InvalidEndpoint { .. }
             | ApiError::BadCredential { .. }
-            | ApiError::Iam { .. } => false,
+            | ApiError::Iam { .. }
+            | ApiError::Redirected { .. }
+            | ApiError::TooLarge { .. } => false,
         }
     }
 

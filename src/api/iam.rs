@@ -1,6 +1,8 @@
 //! IAM password login: user, domain and password exchanged for a project-scoped token
 //! (`POST {iam}/v3/auth/tokens`), cached in a file only the user can read until 40 minutes
-//! before it expires, and got again once when the API refuses it mid-run.
+//! before it expires, and got again once when the API refuses it mid-run. A redirect to
+//! another origin is refused (it would carry the password there) and answers are read with
+//! a cap (see `transport`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use url::Url;
 
 use super::error::ApiError;
 use super::secret::Secret;
+use super::transport::{self, BodyError};
 
 /// A cached token is not used within this long of its expiry: a sync may run for a while.
 pub const EXPIRY_MARGIN_MINUTES: i64 = 40;
@@ -88,6 +91,7 @@ impl IamSession {
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("gaussjobs/", env!("CARGO_PKG_VERSION")))
+            .redirect(transport::redirect_policy())
             .build()
             .unwrap_or_default();
         IamSession {
@@ -221,13 +225,28 @@ impl IamSession {
             .send()
             .await
             .map_err(|e| failed(format!("cannot reach {}: {}", l.endpoint, innermost(&e))))?;
+        if let Some(to) = transport::redirect_target(&response) {
+            return Err(failed(format!(
+                "IAM answered HTTP {} with a redirect to {to}, which is not followed: the password is sent only to the IAM endpoint's own origin",
+                response.status().as_u16()
+            )));
+        }
         let status = response.status();
         let token = response
             .headers()
             .get("x-subject-token")
             .and_then(|v| v.to_str().ok())
             .map(Secret::new);
-        let text = response.text().await.unwrap_or_default();
+        let text = match transport::read_body(response).await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(BodyError::TooLarge) => {
+                return Err(failed(format!(
+                    "IAM's answer exceeded the {} cap on a response body (a token answer is a few KB), so reading it stopped",
+                    transport::cap_text()
+                )))
+            }
+            Err(BodyError::Transport(_)) => String::new(),
+        };
         if !status.is_success() {
             return Err(failed(format!(
                 "HTTP {}: {}",

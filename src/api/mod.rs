@@ -10,8 +10,10 @@ pub(crate) mod model;
 pub(crate) mod regions;
 pub(crate) mod secret;
 pub(crate) mod signer;
+pub(crate) mod transport;
 
 pub use client::{Client, ClientConfig};
 pub use error::ApiError;
 pub use model::{JobStatus, ListJobsPage, ListJobsRequest, ScheduleTask};
 pub use secret::Secret;
+pub use transport::MAX_BODY_BYTES;

@@ -1,7 +1,8 @@
 //! Logging: `tracing` to stderr, quiet by default so cron mails only what matters; text for
-//! people, JSON lines for log shippers.
+//! people, JSON lines for log shippers. Every line has the run's secrets cut out, whatever
+//! logged it (a server's error text, a dependency's own logging).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use tracing_subscriber::EnvFilter;
 
@@ -9,7 +10,7 @@ use super::progress::LogWriter;
 use crate::cli::LogFormat;
 
 /// Sets the log level from `-v`/`-q`; `RUST_LOG` overrides both. Lines go through
-/// [`LogWriter`], which prints them above a progress bar when one is drawn.
+/// [`Redacting`] to [`LogWriter`], which prints them above a progress bar when one is drawn.
 pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
@@ -20,7 +21,7 @@ pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| LogWriter)
+        .with_writer(Redacting::default)
         // Colour codes only for a terminal: cron mails and journald show them as garbage.
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
@@ -29,4 +30,29 @@ pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
         // One JSON object a line: timestamp, level, fields (message), spans.
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// One log event on its way to stderr: held until the event is complete, then written with
+/// every secret cut out, so a secret split across two writes cannot slip through.
+#[derive(Default)]
+struct Redacting(Vec<u8>);
+
+impl Write for Redacting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Redacting {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            // Nowhere to report a log line that cannot be written.
+            let _ = LogWriter.write_all(&crate::redact::redact_bytes(&self.0));
+        }
+    }
 }

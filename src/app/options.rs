@@ -249,6 +249,16 @@ fn unknown_region(region: &str) -> anyhow::Error {
 }
 
 fn http_url(text: &str, flag: &str, example: &str) -> anyhow::Result<Url> {
+    // A `user:password@` part is refused before the URL is even read, so neither a message
+    // about it nor the archive (which keys runs by endpoint) can ever hold the password.
+    if let Some(masked) = without_userinfo(text) {
+        return Err(usage_with_hint(
+            format!("{flag} {masked:?} holds a user name and password"),
+            format!(
+                "gaussjobs signs every request with the account's credentials (a token, AK/SK or an IAM login), never with a password in the URL: remove the user:password@ part, e.g. {example}"
+            ),
+        ));
+    }
     let url = Url::parse(text).map_err(|e| {
         usage_with_hint(
             format!("{flag} {text:?} is not a URL: {e}"),
@@ -261,6 +271,29 @@ fn http_url(text: &str, flag: &str, example: &str) -> anyhow::Result<Url> {
         )));
     }
     Ok(url)
+}
+
+/// `Some(text with its password, or a lone user name, shown as ***)` when the URL `text`
+/// holds userinfo (`scheme://user:password@host`). Read from the text, not a parsed URL, so
+/// a URL the parser refuses is caught too. The values hidden are registered as secrets.
+fn without_userinfo(text: &str) -> Option<String> {
+    let start = text.find("://").map_or(0, |i| i + 3);
+    let rest = &text[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let at = authority.rfind('@')?;
+    let userinfo = &authority[..at];
+    let shown = match userinfo.split_once(':') {
+        Some((user, password)) => {
+            crate::redact::register(password);
+            format!("{user}:***")
+        }
+        // A lone user name can be a token (`https://TOKEN@host`).
+        None => {
+            crate::redact::register(userinfo);
+            "***".to_string()
+        }
+    };
+    Some(format!("{}{shown}{}", &text[..start], &text[start + at..]))
 }
 
 /// The IAM endpoint: the explicit one, else the region's.
@@ -493,4 +526,35 @@ fn account_credential(
         )));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_with_userinfo_is_refused_with_the_password_hidden() {
+        let e = http_url(
+            "https://robot:pw-in-url-6b1f@gaussdb.example.com/",
+            "--endpoint",
+            "",
+        )
+        .unwrap_err();
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("\"https://robot:***@gaussdb.example.com/\""),
+            "{text}"
+        );
+        assert!(!text.contains("pw-in-url"), "{text}");
+        assert_eq!(crate::exit::code_for(&e), crate::exit::USAGE);
+        // One the URL parser refuses is still caught before its text is quoted.
+        let e = http_url("https://robot:pw in url 6b1f@[bad/", "--endpoint", "").unwrap_err();
+        assert!(!format!("{e:#}").contains("url 6b1f"), "{e:#}");
+        let e = http_url("http://tok-as-user-5e0c@127.0.0.1:9", "--endpoint", "").unwrap_err();
+        assert!(
+            format!("{e:#}").contains("\"http://***@127.0.0.1:9\""),
+            "{e:#}"
+        );
+        assert!(http_url("https://host.example.com/a@b", "--endpoint", "").is_ok());
+    }
 }

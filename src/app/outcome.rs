@@ -114,11 +114,12 @@ impl SyncOutcome {
         }
     }
 
-    /// Prints the object as one line on stdout.
+    /// Prints the object as one line on stdout. Its messages are already redacted; the line
+    /// is once more, so no field added later can carry a secret out.
     pub(crate) fn print(&self) {
         let line = serde_json::to_string(self).expect("an outcome serialises");
         // A monitor that stopped reading is not worth a panic.
-        let _ = writeln!(std::io::stdout(), "{line}");
+        let _ = writeln!(std::io::stdout(), "{}", crate::redact::redact(&line));
     }
 }
 

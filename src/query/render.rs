@@ -7,6 +7,8 @@ use comfy_table::{presets, ContentArrangement, Table};
 use rusqlite::types::ValueRef;
 use serde_json::{Map, Value};
 
+pub use crate::terminal::printable;
+
 /// How an answer is written: a table for people, or JSON, NDJSON or CSV for programs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -295,35 +297,6 @@ pub fn write_table(rows: &Rows, style: TableStyle, out: &mut dyn Write) -> anyho
     }
     writeln!(out, "{table}")?;
     Ok(())
-}
-
-/// Text as a terminal may show it: control characters (ESC, BEL, CR, newlines, C1) and the
-/// invisible bidirectional overrides become visible escapes such as `\x1b` and `\u{202e}`.
-/// Names come from the API, which we do not control: printed raw, an ESC sequence could
-/// recolour, retitle or rewrite the user's terminal. Only tables use this; JSON, NDJSON and
-/// CSV stay byte-exact for programs.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if !needs_escape(c) {
-            out.push(c);
-        } else if (c as u32) < 0x80 {
-            out.push_str(&format!("\\x{:02x}", c as u32));
-        } else {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-/// C0, DEL and C1 controls, and the bidi embedding/override/isolate marks that can make text
-/// read differently from what it is.
-fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Pretty JSON ending with a newline.

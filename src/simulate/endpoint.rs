@@ -18,6 +18,8 @@ pub(crate) struct Reply {
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
     pub delay: Duration,
+    /// After `body`, the answer goes on forever (see [`FaultKind::EndlessBody`]).
+    pub endless: bool,
 }
 
 impl Reply {
@@ -27,6 +29,7 @@ impl Reply {
             headers: Vec::new(),
             body: body.to_string(),
             delay: Duration::ZERO,
+            endless: false,
         }
     }
 }
@@ -62,12 +65,14 @@ pub(crate) enum Authn {
     Refused(String),
 }
 
-/// Handles `GET /v3/{project_id}/scheduled-jobs` and records it.
+/// Handles `GET /v3/{project_id}/scheduled-jobs` and records it. `headers` are the
+/// request's, names in lower case (for the faults that echo them).
 pub(crate) fn list(
     world: &mut World,
     project_id: &str,
     auth: Authn,
     query: Vec<(String, String)>,
+    headers: &[(String, String)],
 ) -> Reply {
     let refused = match &auth {
         Authn::Verified(_) => None,
@@ -93,7 +98,7 @@ pub(crate) fn list(
                 }),
             )
         }
-        None => answer(world, project_id, &query),
+        None => answer(world, project_id, &query, headers),
     };
     reply.delay += world.config.latency;
     world.requests.push(RecordedRequest {
@@ -105,7 +110,12 @@ pub(crate) fn list(
     reply
 }
 
-fn answer(world: &mut World, project_id: &str, query: &[(String, String)]) -> Reply {
+fn answer(
+    world: &mut World,
+    project_id: &str,
+    query: &[(String, String)],
+    headers: &[(String, String)],
+) -> Reply {
     if project_id != world.config.project_id {
         return service_error(
             403,
@@ -163,6 +173,7 @@ fn answer(world: &mut World, project_id: &str, query: &[(String, String)]) -> Re
             let fault = &world.faults[i];
             let is_drift = fault.kind == FaultKind::Drift;
             if is_drift != pass
+                || fault.kind.is_iam()
                 || (is_drift && replaced.is_some())
                 || (fault.kind.is_terminal() && replaced.is_some())
                 || !fault.targets(offset, filter.start, filter.end)
@@ -218,13 +229,57 @@ fn answer(world: &mut World, project_id: &str, query: &[(String, String)]) -> Re
                 headers: Vec::new(),
                 body: full[..cut].to_string(),
                 delay: Duration::ZERO,
+                endless: false,
             }
+        }
+        Some(FaultKind::Redirect { status, location }) => {
+            let mut r = Reply::json(status, json!({}));
+            r.headers.push(("location", location));
+            r
+        }
+        Some(FaultKind::EchoHeaders {
+            status,
+            headers: names,
+        }) => {
+            let echoed: Vec<String> = names
+                .iter()
+                .filter_map(|name| {
+                    headers
+                        .iter()
+                        .find(|(k, _)| k == name)
+                        .map(|(k, v)| format!("{k}: {v}"))
+                })
+                .collect();
+            let request_id = format!("{:032x}", world.fault_rng.gen::<u128>());
+            Reply::json(
+                status,
+                json!({
+                    "error_code": "APIGW.0201",
+                    "error_message": format!("Request is not valid; headers received: {}", echoed.join("; ")),
+                    "request_id": request_id,
+                }),
+            )
+        }
+        Some(FaultKind::EndlessBody) => Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: "{\"schedules\":[".to_string(),
+            delay: Duration::ZERO,
+            endless: true,
+        },
+        Some(FaultKind::OversizedBody { bytes }) => {
+            let job = json!({
+                "job_id": "0000000000000000000000000000big",
+                "job_name": "x".repeat(usize::try_from(bytes).unwrap_or(usize::MAX)),
+            });
+            Reply::json(200, json!({"schedules": [job], "total_count": 1}))
         }
         _ => Reply {
             status: 200,
             headers: Vec::new(),
             body: page_body(world, &filter, offset, limit, drifts),
             delay: Duration::ZERO,
+            endless: false,
         },
     };
     reply.delay = delay;

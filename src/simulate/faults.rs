@@ -23,6 +23,20 @@ pub enum FaultKind {
     /// the whole page is created in the same window: total_count stays the same, but every later
     /// job slides one place towards the front, so an offset pager skips one.
     Drift,
+    /// A redirect (301, 302, 307, 308) to `location`, e.g. a server on another origin.
+    Redirect { status: u16, location: String },
+    /// An error answer with status `status` whose message quotes the named request headers
+    /// and their values, as some gateways echo a request back.
+    EchoHeaders { status: u16, headers: Vec<String> },
+    /// 200 with a chunked body that starts like a page and never ends.
+    EndlessBody,
+    /// 200 with a page of one job whose `job_name` is `bytes` long.
+    OversizedBody { bytes: u64 },
+    /// IAM's login answers a redirect (`status`) to `location` instead of a token.
+    IamRedirect { status: u16, location: String },
+    /// IAM's login answers 400 with a message quoting the request body it got, password
+    /// included.
+    IamEchoBody,
 }
 
 impl FaultKind {
@@ -30,8 +44,19 @@ impl FaultKind {
     pub(crate) fn is_terminal(&self) -> bool {
         matches!(
             self,
-            FaultKind::Status { .. } | FaultKind::TooManyRequests { .. } | FaultKind::MalformedJson
+            FaultKind::Status { .. }
+                | FaultKind::TooManyRequests { .. }
+                | FaultKind::MalformedJson
+                | FaultKind::Redirect { .. }
+                | FaultKind::EchoHeaders { .. }
+                | FaultKind::EndlessBody
+                | FaultKind::OversizedBody { .. }
         )
+    }
+
+    /// Faults of IAM's login, not of the API: the list call passes them by.
+    pub(crate) fn is_iam(&self) -> bool {
+        matches!(self, FaultKind::IamRedirect { .. } | FaultKind::IamEchoBody)
     }
 }
 
@@ -143,6 +168,43 @@ impl Fault {
             *n = n.saturating_sub(1);
         }
     }
+
+    /// A `302 Found` to `location`.
+    pub fn redirect(location: impl Into<String>) -> Fault {
+        Fault::new(FaultKind::Redirect {
+            status: 302,
+            location: location.into(),
+        })
+    }
+
+    /// A 400 whose message quotes the request headers `headers` (names, any case).
+    pub fn echo_headers(headers: &[&str]) -> Fault {
+        Fault::new(FaultKind::EchoHeaders {
+            status: 400,
+            headers: headers.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        })
+    }
+
+    pub fn endless_body() -> Fault {
+        Fault::new(FaultKind::EndlessBody)
+    }
+
+    pub fn oversized_body(bytes: u64) -> Fault {
+        Fault::new(FaultKind::OversizedBody { bytes })
+    }
+
+    /// IAM's login answers `307 Temporary Redirect` (the one that makes a client send its
+    /// POST body again) to `location`.
+    pub fn iam_redirect(location: impl Into<String>) -> Fault {
+        Fault::new(FaultKind::IamRedirect {
+            status: 307,
+            location: location.into(),
+        })
+    }
+
+    pub fn iam_echo_body() -> Fault {
+        Fault::new(FaultKind::IamEchoBody)
+    }
 }
 
 #[cfg(test)]
@@ -164,6 +226,18 @@ mod tests {
         let back: Fault =
             serde_json::from_value(serde_json::to_value(Fault::drift()).unwrap()).unwrap();
         assert_eq!(back, Fault::drift());
+        let f: Fault = serde_json::from_str(
+            r#"{"kind":{"type":"redirect","status":302,"location":"http://127.0.0.1:9/x"}}"#,
+        )
+        .unwrap();
+        assert_eq!(f, Fault::redirect("http://127.0.0.1:9/x"));
+        let f: Fault = serde_json::from_str(
+            r#"{"kind":{"type":"echo_headers","status":400,"headers":["x-auth-token"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(f, Fault::echo_headers(&["X-Auth-Token"]));
+        let f: Fault = serde_json::from_str(r#"{"kind":{"type":"endless_body"}}"#).unwrap();
+        assert_eq!(f, Fault::endless_body());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod auth;
 mod endpoint;
 mod faults;
+mod foreign;
 mod generate;
 mod job;
 mod server;
@@ -24,6 +25,7 @@ use chrono::{DateTime, Utc};
 
 pub use auth::{SimAkSk, SimIamUser};
 pub use faults::{Fault, FaultKind};
+pub use foreign::{ForeignRequest, ForeignServer};
 pub use job::{SimJob, TimeField};
 
 use world::World;
@@ -208,43 +210,7 @@ impl Simulator {
     /// Serves on `127.0.0.1:0` from a thread of its own, for tests that are not async or that
     /// run the real binary. Panics if loopback cannot be bound.
     pub fn spawn_background(&self) -> BackgroundServer {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .expect("binding 127.0.0.1:0 for the simulator");
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let sim = self.clone();
-        let thread = std::thread::Builder::new()
-            .name("gaussjobs-simulator".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("a tokio runtime for the simulator");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)
-                        .expect("a std listener converts to tokio");
-                    tokio::select! {
-                        served = sim.serve(listener) => {
-                            if let Err(e) = served {
-                                tracing::error!("simulator stopped: {e}");
-                            }
-                        }
-                        _ = stopped => {}
-                    }
-                });
-                // Open keep-alive connections would otherwise hold the thread (and Drop).
-                runtime.shutdown_timeout(Duration::from_millis(100));
-            })
-            .expect("spawning the simulator thread");
-        BackgroundServer {
-            url: format!("http://{addr}"),
-            addr,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
+        spawn_router(server::router(self.clone()), "gaussjobs-simulator")
     }
 
     /// Every job held, newest first, each exactly the object the API sends.
@@ -297,6 +263,47 @@ impl Simulator {
 
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().requests.clone()
+    }
+}
+
+/// Serves `router` on `127.0.0.1:0` from a thread named `name` until the handle is dropped.
+/// Panics if loopback cannot be bound.
+fn spawn_router(router: axum::Router, name: &str) -> BackgroundServer {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .expect("binding 127.0.0.1:0 for the simulator");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime for the simulator");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)
+                    .expect("a std listener converts to tokio");
+                tokio::select! {
+                    served = axum::serve(listener, router) => {
+                        if let Err(e) = served {
+                            tracing::error!("simulator stopped: {e}");
+                        }
+                    }
+                    _ = stopped => {}
+                }
+            });
+            // Open keep-alive connections would otherwise hold the thread (and Drop).
+            runtime.shutdown_timeout(Duration::from_millis(100));
+        })
+        .expect("spawning the simulator thread");
+    BackgroundServer {
+        url: format!("http://{addr}"),
+        addr,
+        stop: Some(stop),
+        thread: Some(thread),
     }
 }
 

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::auth::{self as sim_auth, TokenRequest};
 use super::endpoint::{self, Authn};
-use super::faults::Fault;
+use super::faults::{Fault, FaultKind};
 use super::job::SimJob;
 use super::Simulator;
 
@@ -81,15 +81,63 @@ async fn list_jobs(
         raw_query.as_deref(),
         &headers,
     );
+    let header_pairs: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
     let world = sim.world_for(&project_id);
     let reply = {
         let mut world = world.lock().unwrap_or_else(|e| e.into_inner());
-        endpoint::list(&mut world, &project_id, auth, query)
+        endpoint::list(&mut world, &project_id, auth, query, &header_pairs)
     };
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
+    if reply.endless {
+        return endless(reply.status, reply.body);
+    }
     respond(reply.status, &reply.headers, reply.body)
+}
+
+/// `start`, then blanks (valid JSON whitespace, so the page is never complete) for as long
+/// as the client reads: chunked, no length, no end.
+fn endless(status: u16, start: String) -> Response {
+    const CHUNK: usize = 64 * 1024;
+    let first = futures_util::stream::once(async move {
+        Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(start))
+    });
+    let blanks = futures_util::stream::unfold((), |()| async {
+        // A short pause per chunk: a client that reads without a cap grows at a rate a test
+        // machine survives until it gives up, instead of as fast as loopback goes.
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        Some((
+            Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(vec![b' '; CHUNK])),
+            (),
+        ))
+    });
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
+        .header(header::CONTENT_TYPE, "application/json;charset=UTF-8")
+        .body(Body::from_stream(futures_util::StreamExt::chain(
+            first, blanks,
+        )))
+        .expect("static header names and plain values are valid")
+}
+
+/// The first IAM fault that fires, spent.
+fn iam_fault(sim: &Simulator) -> Option<FaultKind> {
+    let mut world = sim.lock();
+    let fault = world
+        .faults
+        .iter_mut()
+        .find(|f| f.kind.is_iam() && f.targets(0, None, None))?;
+    fault.spend();
+    Some(fault.kind.clone())
 }
 
 /// The gateway's check: an AK/SK signature when there is an `Authorization` header, else an
@@ -142,6 +190,22 @@ async fn iam_tokens(State(sim): State<Simulator>, body: String) -> Response {
                 .to_string(),
         )
     };
+    match iam_fault(&sim) {
+        Some(FaultKind::IamRedirect { status, location }) => {
+            sim.shared().iam_logins += 1;
+            return respond(status, &[("location", location)], "{}".into());
+        }
+        Some(FaultKind::IamEchoBody) => {
+            sim.shared().iam_logins += 1;
+            return respond(
+                400,
+                &[],
+                json!({"error": {"code": 400, "message": format!("The request body is invalid: {body}"), "title": "Bad Request"}})
+                    .to_string(),
+            );
+        }
+        _ => {}
+    }
     let mut shared = sim.shared();
     shared.iam_logins += 1;
     let request: TokenRequest = match serde_json::from_str(&body) {

@@ -872,6 +872,7 @@ fn large_sets_page_exactly() {
                 DEFAULT_PROJECT_ID,
                 super::endpoint::Authn::Token(Some(DEFAULT_TOKEN.to_string())),
                 q,
+                &[],
             );
             requests += 1;
             let page: Counted = serde_json::from_str(&reply.body).unwrap();

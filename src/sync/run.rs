@@ -234,7 +234,7 @@ fn plan_scope(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Planned> {
     let key = ScopeKey {
-        endpoint: options.endpoint.as_str().trim_end_matches('/').to_string(),
+        endpoint: endpoint_key(&options.endpoint),
         project_id: options.project_id.clone(),
         filter: options.filter.canonical(),
     };
@@ -379,11 +379,13 @@ fn finish_scope(
     };
     // A stop only matters when it left work undone.
     let stopped = stopped.filter(|_| report.windows_completed < report.windows_planned);
+    // The text can quote a server, and a server can echo a credential back.
     let error_text = write_error
         .as_ref()
         .map(|e| e.to_string())
         .or_else(|| stopped.map(|reason| format!("{reason}: {}", kept(&report))))
-        .or_else(|| report.failed.first().cloned());
+        .or_else(|| report.failed.first().cloned())
+        .map(|text| crate::redact::redact(&text).into_owned());
     let outcome = match (&error_text, stopped) {
         (None, _) => RunOutcome::Ok,
         (Some(_), Some(StopReason::Signal(_))) => RunOutcome::Interrupted,
@@ -421,6 +423,16 @@ fn finish_scope(
     Ok(report)
 }
 
+/// The endpoint as the archive keys scopes and runs by: without a trailing `/`, and never
+/// with a `user:password@` part (such endpoints are refused before a run; this keeps one out
+/// of the archive whatever the caller).
+fn endpoint_key(endpoint: &url::Url) -> String {
+    let mut endpoint = endpoint.clone();
+    let _ = endpoint.set_username("");
+    let _ = endpoint.set_password(None);
+    endpoint.as_str().trim_end_matches('/').to_string()
+}
+
 /// The options a run records in its ledger row (never the credentials).
 fn options_json(o: &SyncOptions) -> String {
     serde_json::json!({
@@ -436,4 +448,19 @@ fn options_json(o: &SyncOptions) -> String {
         "until": o.until.map(time::to_store),
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint_key;
+
+    #[test]
+    fn the_endpoint_key_never_holds_userinfo() {
+        let url = "https://robot:pw-key-test@gaussdb.example.com/"
+            .parse()
+            .unwrap();
+        assert_eq!(endpoint_key(&url), "https://gaussdb.example.com");
+        let url = "http://127.0.0.1:8080".parse().unwrap();
+        assert_eq!(endpoint_key(&url), "http://127.0.0.1:8080");
+    }
 }

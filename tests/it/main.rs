@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod demo;
+mod hostile_api;
 mod query;
 mod rooms;
 mod safety;
