@@ -92,6 +92,7 @@ fn stops_everything(e: &ListingError) -> bool {
             ApiError::InvalidEndpoint { .. }
             | ApiError::Unreachable { .. }
             | ApiError::BadCredential { .. }
+            | ApiError::Redirected { .. }
             | ApiError::Iam { .. },
         ) => true,
         ListingError::Api(_) | ListingError::KeptDrifting(_) => false,
