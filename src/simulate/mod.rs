@@ -23,7 +23,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 pub use auth::{SimAkSk, SimIamUser};
-pub use faults::{Fault, FaultKind};
+pub use faults::{Fault, FaultKind, JobIdForm};
 pub use job::{SimJob, TimeField};
 
 use world::World;
