@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod demo;
+mod ledger;
 mod query;
 mod rooms;
 mod safety;
