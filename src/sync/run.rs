@@ -456,21 +456,30 @@ fn refused_credential(e: &ListingError) -> Option<&'static str> {
 /// One line each for what the run kept aside or found odd, with where to look.
 fn warn_of_oddities(report: &SyncReport) {
     if report.rejected > 0 {
+        let what = match report.rejected {
+            1 => "1 object the API sent has no usable job_id and was not archived as a job; its \
+                  text is"
+                .to_string(),
+            n => format!(
+                "{n} objects the API sent have no usable job_id and were not archived as jobs; \
+                 their text is"
+            ),
+        };
         tracing::warn!(
-            "{}: {} objects the API sent have no usable job_id and were not archived as jobs; \
-             their text is kept in the archive's rejected_objects table (`gaussjobs status` \
-             counts them)",
-            report.project_id,
-            report.rejected
+            "{}: {what} kept in the archive's rejected_objects table (`gaussjobs status` counts \
+             them)",
+            report.project_id
         );
     }
-    if !report.anomalies.is_empty() {
+    if let Some(first) = report.anomalies.first() {
+        let what = match report.anomalies.len() {
+            1 => "1 listing's pages disagree".to_string(),
+            n => format!("{n} listings' pages disagree"),
+        };
         tracing::warn!(
-            "{}: {} listings' pages disagreed with the API's total_count; the jobs they served \
-             were archived (`gaussjobs status` and sync_runs.anomaly_notes say which): {}",
-            report.project_id,
-            report.anomalies.len(),
-            report.anomalies[0]
+            "{}: {what} with the API's total_count; the jobs served were archived \
+             (`gaussjobs status` and sync_runs.anomaly_notes say which): {first}",
+            report.project_id
         );
     }
 }

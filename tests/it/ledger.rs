@@ -171,7 +171,11 @@ fn objects_without_a_usable_job_id_are_kept_aside_and_their_windows_covered() {
     // sighting, not stored again.
     let out = world.sync(&["--json"]).assert().success();
     assert_eq!(project(&out)["rejected"], 1);
-    assert!(stderr(&out).contains("1 objects"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 object the API sent"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(world.count("SELECT count(*) FROM rejected_objects"), 4);
     assert_eq!(
         world.count("SELECT sightings FROM rejected_objects WHERE raw NOT LIKE '%job_id%'"),
