@@ -135,7 +135,22 @@ impl ListJobsRequest {
 #[derive(Debug, Clone)]
 pub struct ListJobsPage {
     pub schedules: Vec<ScheduleTask>,
+    /// The objects of `schedules` that could not be read as a job (no usable `job_id`, not an
+    /// object), with their exact text. One bad object must not lose the page around it.
+    pub rejected: Vec<RejectedTask>,
     pub total_count: u64,
+}
+
+/// An object of `schedules` that is not a job the archive can key, kept as it was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedTask {
+    /// Its place among the page's objects (0 is the first), which paging needs: the page's
+    /// first and last objects are how one page is checked against the next.
+    pub position: usize,
+    /// The object exactly as received.
+    pub raw: String,
+    /// Why it is not a job, e.g. `job_id is missing`.
+    pub reason: String,
 }
 
 #[derive(Deserialize)]
@@ -147,22 +162,39 @@ struct WirePage<'a> {
 }
 
 impl ListJobsPage {
-    /// Parses a 200 body. Each object keeps its exact text in `raw`.
+    /// Parses a 200 body. Each object keeps its exact text in `raw`; an object that is not a
+    /// usable job goes to `rejected`. A body that is not JSON, or has no `schedules` array or
+    /// no `total_count`, is an error: that is a broken answer, not a bad job.
     pub fn from_json(body: &str) -> Result<ListJobsPage, String> {
         let wire: WirePage = serde_json::from_str(body).map_err(|e| e.to_string())?;
-        let schedules = wire
+        let objects = wire
             .schedules
-            .unwrap_or_default()
-            .into_iter()
-            .map(ScheduleTask::from_raw)
-            .collect::<Result<Vec<_>, _>>()?;
+            .ok_or_else(|| "the response has no schedules array".to_string())?;
         let total_count = wire
             .total_count
             .ok_or_else(|| "the response has no total_count".to_string())?;
+        let mut schedules = Vec::with_capacity(objects.len());
+        let mut rejected = Vec::new();
+        for (position, raw) in objects.into_iter().enumerate() {
+            match ScheduleTask::read(raw) {
+                Ok(task) => schedules.push(task),
+                Err(reason) => rejected.push(RejectedTask {
+                    position,
+                    raw: raw.get().to_string(),
+                    reason,
+                }),
+            }
+        }
         Ok(ListJobsPage {
             schedules,
+            rejected,
             total_count,
         })
+    }
+
+    /// How many objects the page held, jobs and rejected ones.
+    pub fn served(&self) -> usize {
+        self.schedules.len() + self.rejected.len()
     }
 }
 
@@ -220,11 +252,14 @@ impl ScheduleTask {
     /// share of a sync's CPU. The result is what the derived `Deserialize` gives (a test
     /// checks), which is why that derive stays.
     pub fn from_raw(raw: &RawValue) -> Result<ScheduleTask, String> {
+        Self::read(raw).map_err(|e| format!("a job object could not be read ({e}): {}", raw.get()))
+    }
+
+    /// [`ScheduleTask::from_raw`], failing with only the reason the object is not a job.
+    fn read(raw: &RawValue) -> Result<ScheduleTask, String> {
         let text = raw.get();
-        let unreadable =
-            |e: &dyn fmt::Display| format!("a job object could not be read ({e}): {text}");
-        let fields = JobFields::parse(text).map_err(|e| unreadable(&e))?;
-        let mut task = ScheduleTask::from_fields(&fields.0).map_err(|e| unreadable(&e))?;
+        let fields = JobFields::parse(text).map_err(|e| e.to_string())?;
+        let mut task = ScheduleTask::from_fields(&fields.0).map_err(|e| e.to_string())?;
         task.raw = text.to_string();
         task.fingerprint = fields.fingerprint(text.len());
         Ok(task)
@@ -240,7 +275,11 @@ impl ScheduleTask {
             let (index, slot) = match key.as_ref() {
                 "job_id" => {
                     duplicate_check(&mut seen, 0, "job_id")?;
-                    task.job_id = required_text(&mut value_reader(value))?;
+                    let id = match plain_string(value.get()) {
+                        Some(text) => Value::String(text.to_string()),
+                        None => Value::deserialize(&mut value_reader(value))?,
+                    };
+                    task.job_id = usable_job_id(id).map_err(serde::de::Error::custom)?;
                     has_id = true;
                     continue;
                 }
@@ -269,7 +308,7 @@ impl ScheduleTask {
             };
         }
         if !has_id {
-            return Err(serde::de::Error::missing_field("job_id"));
+            return Err(serde::de::Error::custom("job_id is missing"));
         }
         Ok(task)
     }
@@ -307,10 +346,20 @@ fn duplicate_check(seen: &mut [bool], index: usize, name: &str) -> serde_json::R
     Ok(())
 }
 
+/// Reads `job_id`, the archive's key (for the derived `Deserialize`; see [`usable_job_id`]).
 fn required_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    match lenient_text(d)? {
-        Some(s) if !s.is_empty() => Ok(s),
-        _ => Err(serde::de::Error::custom("job_id is missing or empty")),
+    let value = Value::deserialize(d)?;
+    usable_job_id(value).map_err(serde::de::Error::custom)
+}
+
+/// A `job_id` the archive can key a job on: a string that is not blank. A number would be
+/// another key than the same id sent as text, and null, "" or "  " are no key at all.
+fn usable_job_id(value: Value) -> Result<String, &'static str> {
+    match value {
+        Value::String(s) if s.trim().is_empty() => Err("job_id is empty"),
+        Value::String(s) => Ok(s),
+        Value::Null => Err("job_id is null"),
+        _ => Err("job_id is not a string"),
     }
 }
 
@@ -489,11 +538,60 @@ mod tests {
         assert_eq!(job.target_config, None);
     }
 
+    /// An object without a usable job_id is set aside with its exact text and why; the rest
+    /// of the page is read as usual.
     #[test]
-    fn a_job_without_id_is_an_error() {
-        let body = r#"{"schedules":[{"job_status":"Running"}],"total_count":1}"#;
-        let err = ListJobsPage::from_json(body).unwrap_err();
-        assert!(err.contains("job_id"), "{err}");
+    fn objects_without_a_usable_job_id_are_rejected_not_the_page() {
+        let body = r#"{"schedules":[{"job_id":"a","job_status":"Running"},
+            {"job_status":"Running"}, {"job_id":null}, {"job_id":""}, {"job_id":"  "},
+            {"job_id":17}, {"job_id":{"x":1}}, [1], "text",
+            {"job_id":"b","job_id":"c"}, {"job_id":"z"}],"total_count":11}"#;
+        let page = ListJobsPage::from_json(body).unwrap();
+        let ids: Vec<&str> = page.schedules.iter().map(|j| j.job_id.as_str()).collect();
+        assert_eq!(ids, ["a", "z"]);
+        assert_eq!(page.served(), 11);
+        let rejected: Vec<(usize, &str, &str)> = page
+            .rejected
+            .iter()
+            .map(|r| (r.position, r.raw.as_str(), r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            rejected[..6],
+            [
+                (1, r#"{"job_status":"Running"}"#, "job_id is missing"),
+                (2, r#"{"job_id":null}"#, "job_id is null"),
+                (3, r#"{"job_id":""}"#, "job_id is empty"),
+                (4, r#"{"job_id":"  "}"#, "job_id is empty"),
+                (5, r#"{"job_id":17}"#, "job_id is not a string"),
+                (6, r#"{"job_id":{"x":1}}"#, "job_id is not a string"),
+            ]
+        );
+        let rest: Vec<usize> = page.rejected[6..].iter().map(|r| r.position).collect();
+        assert_eq!(rest, [7, 8, 9], "not objects, and a duplicate key");
+        assert!(
+            page.rejected[8].reason.contains("duplicate field"),
+            "{:?}",
+            page.rejected[8]
+        );
+    }
+
+    /// A broken envelope is a broken answer, not a bad job: the page fails.
+    #[test]
+    fn a_page_without_its_envelope_is_an_error() {
+        for body in [
+            r#"{"total_count":1}"#,
+            r#"{"schedules":null,"total_count":1}"#,
+            r#"{"schedules":{"job_id":"a"},"total_count":1}"#,
+            r#"[{"job_id":"a"}]"#,
+            r#"{"schedules":[{"job_id":"a"}"#,
+            "not json",
+        ] {
+            assert!(ListJobsPage::from_json(body).is_err(), "{body}");
+        }
+        let err = ListJobsPage::from_json(r#"{"total_count":0}"#).unwrap_err();
+        assert!(err.contains("schedules"), "{err}");
+        let empty = ListJobsPage::from_json(r#"{"schedules":[],"total_count":0}"#).unwrap();
+        assert_eq!(empty.served(), 0);
     }
 
     #[test]

@@ -26,7 +26,8 @@ pub(crate) struct SyncOutcome {
 }
 
 /// One project of `sync --json`. A failed project still gives the counts of what it fetched
-/// (they are kept); they are 0 when it failed before fetching anything.
+/// and kept (as the run's ledger row has them); they are 0 when it failed before fetching
+/// anything.
 #[derive(Debug, Serialize)]
 pub(crate) struct ProjectOutcome {
     pub project_id: String,
@@ -41,7 +42,15 @@ pub(crate) struct ProjectOutcome {
     pub seconds: f64,
     pub windows_planned: usize,
     pub windows_completed: usize,
+    /// Planned windows of which a piece could not be fetched.
+    pub windows_failed: usize,
+    /// Planned windows the run stopped before trying.
+    pub windows_not_tried: usize,
     pub open_jobs_checked: u64,
+    /// Objects the API sent without a usable job_id, kept in `rejected_objects`.
+    pub rejected: u64,
+    /// Listings whose pages disagreed with the API's total_count, one line each.
+    pub anomalies: Vec<String>,
     pub error: Option<ErrorOutcome>,
 }
 
@@ -94,7 +103,11 @@ impl ProjectOutcome {
             seconds: (r.seconds * 1000.0).round() / 1000.0,
             windows_planned: r.windows_planned,
             windows_completed: r.windows_completed,
+            windows_failed: r.windows_failed,
+            windows_not_tried: r.windows_not_tried,
             open_jobs_checked: r.open_jobs_checked,
+            rejected: r.rejected,
+            anomalies: r.anomalies.clone(),
             error: run.result.as_ref().err().map(ErrorOutcome::of),
         }
     }

@@ -1,6 +1,8 @@
 //! `gaussjobs status`: the archive's health per scope (endpoint, project, filter): what time it
 //! covers, the gaps left by failed windows, the last successful sync and its age, the open jobs
-//! still watched, the last error, and a warning when jobs may already be lost for good.
+//! still watched, the last error, the objects kept aside because they were not jobs, the
+//! newest run whose pages disagreed with the API's counts, and a warning when jobs may already
+//! be lost for good.
 //! Read-only: it opens the archive like `query` does and never touches the network.
 
 use std::io::Write;
@@ -42,7 +44,22 @@ pub struct ScopeStatus {
     /// Archived open jobs the API no longer returns; their last known state is kept.
     pub open_jobs_gone: i64,
     pub jobs: i64,
+    /// Objects the API sent in this scope that have no usable job_id, kept in
+    /// `rejected_objects`.
+    pub rejected_objects: i64,
+    /// The newest run whose listings' pages disagreed with the API's total_count.
+    pub anomalies: Option<RunAnomalies>,
     pub warnings: Vec<String>,
+}
+
+/// A run's anomalies as its ledger row keeps them.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RunAnomalies {
+    pub run_id: i64,
+    pub run_started: String,
+    pub count: i64,
+    /// The first ones, one line each.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -134,6 +151,7 @@ fn scope_status(
         params![project_id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
+    let (rejected_objects, anomalies, last_run_id) = ledger_oddities(conn, scope_id)?;
     let age = last_success
         .as_deref()
         .and_then(time::from_store)
@@ -154,6 +172,20 @@ fn scope_status(
         warnings.push(format!(
             "{} gap(s) of create time never fetched completely; the next sync fetches them",
             gaps.len()
+        ));
+    }
+    if rejected_objects > 0 {
+        warnings.push(format!(
+            "{rejected_objects} object(s) the API sent have no usable job_id and are not archived as jobs; their text is kept in the rejected_objects table"
+        ));
+    }
+    // Only the last run's: an accepted disagreement is news once, not on every status.
+    if let Some(a) = anomalies.as_ref().filter(|a| Some(a.run_id) == last_run_id) {
+        warnings.push(format!(
+            "the run of {} found {} listing(s) whose pages disagreed with the API's total_count; the jobs served were archived: {}",
+            a.run_started,
+            a.count,
+            a.notes.first().map(String::as_str).unwrap_or("see sync_runs.anomaly_notes")
         ));
     }
     Ok(ScopeStatus {
@@ -177,8 +209,59 @@ fn scope_status(
         open_jobs,
         open_jobs_gone,
         jobs,
+        rejected_objects,
+        anomalies,
         warnings,
     })
+}
+
+/// The scope's rejected objects, the newest run that met anomalies, and the scope's last run.
+/// An archive older than schema 5 (status reads those too) has no rejected objects or
+/// anomalies.
+fn ledger_oddities(
+    conn: &Connection,
+    scope_id: i64,
+) -> anyhow::Result<(i64, Option<RunAnomalies>, Option<i64>)> {
+    let last_run: Option<i64> = conn.query_row(
+        "SELECT max(run_id) FROM sync_runs WHERE scope_id = ?1",
+        [scope_id],
+        |r| r.get(0),
+    )?;
+    let has_ledger: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'rejected_objects'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_ledger {
+        return Ok((0, None, last_run));
+    }
+    let rejected: i64 = conn.query_row(
+        "SELECT count(*) FROM rejected_objects WHERE scope_id = ?1",
+        [scope_id],
+        |r| r.get(0),
+    )?;
+    let anomalies = conn
+        .query_row(
+            "SELECT run_id, started_at, anomalies, anomaly_notes FROM sync_runs
+             WHERE scope_id = ?1 AND anomalies > 0 ORDER BY run_id DESC LIMIT 1",
+            [scope_id],
+            |r| {
+                let notes: Option<String> = r.get(3)?;
+                Ok(RunAnomalies {
+                    run_id: r.get(0)?,
+                    run_started: r.get(1)?,
+                    count: r.get(2)?,
+                    notes: notes
+                        .as_deref()
+                        .unwrap_or_default()
+                        .lines()
+                        .map(String::from)
+                        .collect(),
+                })
+            },
+        )
+        .optional()?;
+    Ok((rejected, anomalies, last_run))
 }
 
 /// `3d 4h`, `5h 12m`, `42s`.
@@ -262,6 +345,8 @@ fn flat_rows(scopes: &[ScopeStatus]) -> Rows {
         "jobs",
         "open_jobs",
         "open_jobs_gone",
+        "rejected_objects",
+        "anomalies",
     ]);
     let text = |s: &Option<String>| s.clone().map(Cell::Text).unwrap_or(Cell::Null);
     for s in scopes {
@@ -295,6 +380,18 @@ fn flat_rows(scopes: &[ScopeStatus]) -> Rows {
             Cell::Integer(s.jobs),
             Cell::Integer(s.open_jobs),
             Cell::Integer(s.open_jobs_gone),
+            Cell::Integer(s.rejected_objects),
+            s.anomalies
+                .as_ref()
+                .map(|a| {
+                    // The first note only: the rest are in sync_runs.anomaly_notes.
+                    let first = a.notes.first().map(String::as_str).unwrap_or_default();
+                    Cell::Text(match a.count {
+                        1 => format!("1 in the run of {}: {first}", a.run_started),
+                        n => format!("{n} in the run of {}, the first: {first}", a.run_started),
+                    })
+                })
+                .unwrap_or(Cell::Null),
         ]);
     }
     rows

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde_json::json;
 
-use super::faults::FaultKind;
+use super::faults::{FaultKind, JobIdForm};
 use super::world::{Filter, World};
 use super::RecordedRequest;
 
@@ -168,6 +168,7 @@ fn answer(
     let mut replaced: Option<FaultKind> = None;
     // Each drift that fires purges one more job of the page, so two shift the pages by two.
     let mut drifts = 0u32;
+    let mut edits = PageEdits::default();
     for pass in [false, true] {
         for i in 0..world.faults.len() {
             let fault = &world.faults[i];
@@ -189,6 +190,11 @@ fn answer(
             match &fault.kind {
                 FaultKind::Latency { ms } => delay += Duration::from_millis(*ms),
                 FaultKind::Drift => drifts += 1,
+                FaultKind::TotalCountUnderstated { by } => edits.count_shift -= *by as i64,
+                FaultKind::TotalCountOverstated { by } => edits.count_shift += *by as i64,
+                FaultKind::UnusableJobId { job_id, form } => {
+                    edits.unusable_ids.push((job_id.clone(), *form));
+                }
                 kind => replaced = Some(kind.clone()),
             }
         }
@@ -218,7 +224,7 @@ fn answer(
             r
         }
         Some(FaultKind::MalformedJson) => {
-            let full = page_body(world, &filter, offset, limit, 0);
+            let full = page_body(world, &filter, offset, limit, 0, &edits);
             // Cut on a char boundary so the body is still valid UTF-8, just not valid JSON.
             let mut cut = full.len() / 2;
             while !full.is_char_boundary(cut) {
@@ -277,7 +283,7 @@ fn answer(
         _ => Reply {
             status: 200,
             headers: Vec::new(),
-            body: page_body(world, &filter, offset, limit, drifts),
+            body: page_body(world, &filter, offset, limit, drifts, &edits),
             delay: Duration::ZERO,
             endless: false,
         },
@@ -286,12 +292,36 @@ fn answer(
     reply
 }
 
-fn page_body(world: &mut World, filter: &Filter, offset: u64, limit: u32, drifts: u32) -> String {
+/// What faults change in a page that is otherwise served normally.
+#[derive(Debug, Default)]
+struct PageEdits {
+    /// Added to `total_count` (never below 0).
+    count_shift: i64,
+    /// Jobs served with a spoiled `job_id`.
+    unusable_ids: Vec<(String, JobIdForm)>,
+}
+
+fn page_body(
+    world: &mut World,
+    filter: &Filter,
+    offset: u64,
+    limit: u32,
+    drifts: u32,
+    edits: &PageEdits,
+) -> String {
     let page = world.list(filter, offset, limit);
-    let texts: Vec<&str> = page
+    let texts: Vec<std::borrow::Cow<'_, str>> = page
         .keys
         .iter()
-        .map(|key| world.text(key).expect("listed keys exist"))
+        .map(|key| {
+            let form = edits.unusable_ids.iter().find(|(id, _)| *id == key.1);
+            match form {
+                Some((_, form)) => {
+                    spoiled(world.job(key).expect("listed keys exist"), *form).into()
+                }
+                None => world.text(key).expect("listed keys exist").into(),
+            }
+        })
         .collect();
     // Sized once: grown piece by piece, a 50 KB body was copied a dozen times.
     let mut body = String::with_capacity(texts.iter().map(|t| t.len() + 1).sum::<usize>() + 64);
@@ -302,11 +332,36 @@ fn page_body(world: &mut World, filter: &Filter, offset: u64, limit: u32, drifts
         }
         body.push_str(text);
     }
-    body.push_str(&format!("],\"total_count\":{}}}", page.total_count));
+    let total_count = (page.total_count as i64)
+        .saturating_add(edits.count_shift)
+        .max(0);
+    body.push_str(&format!("],\"total_count\":{total_count}}}"));
+    drop(texts);
     for _ in 0..drifts {
         world.drift(filter, &page.keys);
     }
     body
+}
+
+/// The job's object with its `job_id` spoiled as `form` says, in the same key order.
+fn spoiled(job: &super::SimJob, form: JobIdForm) -> String {
+    let mut value = job.to_api_json();
+    let object = value.as_object_mut().expect("a job is an object");
+    match form {
+        JobIdForm::Missing => {
+            object.shift_remove("job_id");
+        }
+        JobIdForm::Null => {
+            object.insert("job_id".into(), serde_json::Value::Null);
+        }
+        JobIdForm::Empty => {
+            object.insert("job_id".into(), json!(""));
+        }
+        JobIdForm::Number => {
+            object.insert("job_id".into(), json!(17));
+        }
+    }
+    value.to_string()
 }
 
 #[cfg(test)]

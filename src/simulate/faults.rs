@@ -37,6 +37,29 @@ pub enum FaultKind {
     /// IAM's login answers 400 with a message quoting the request body it got, password
     /// included.
     IamEchoBody,
+    /// The page is served normally but its `total_count` says `by` fewer jobs than the listing
+    /// holds (never fewer than none), as the real API's count has been seen to lag.
+    TotalCountUnderstated { by: u64 },
+    /// The page is served normally but its `total_count` says `by` more jobs than any page
+    /// will ever serve.
+    TotalCountOverstated { by: u64 },
+    /// The job `job_id` is served (wherever a listing holds it) with its `job_id` missing,
+    /// null, empty or a number; the rest of the object and of the page are as usual.
+    UnusableJobId { job_id: String, form: JobIdForm },
+}
+
+/// How [`FaultKind::UnusableJobId`] spoils a job's `job_id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobIdForm {
+    /// The key is left out.
+    Missing,
+    /// `null`
+    Null,
+    /// `""`
+    Empty,
+    /// A number, `17`.
+    Number,
 }
 
 impl FaultKind {
@@ -205,6 +228,20 @@ impl Fault {
     pub fn iam_echo_body() -> Fault {
         Fault::new(FaultKind::IamEchoBody)
     }
+    pub fn total_count_understated(by: u64) -> Fault {
+        Fault::new(FaultKind::TotalCountUnderstated { by })
+    }
+
+    pub fn total_count_overstated(by: u64) -> Fault {
+        Fault::new(FaultKind::TotalCountOverstated { by })
+    }
+
+    pub fn unusable_job_id(job_id: impl Into<String>, form: JobIdForm) -> Fault {
+        Fault::new(FaultKind::UnusableJobId {
+            job_id: job_id.into(),
+            form,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -238,6 +275,14 @@ mod tests {
         assert_eq!(f, Fault::echo_headers(&["X-Auth-Token"]));
         let f: Fault = serde_json::from_str(r#"{"kind":{"type":"endless_body"}}"#).unwrap();
         assert_eq!(f, Fault::endless_body());
+        let f: Fault = serde_json::from_str(
+            r#"{"kind":{"type":"unusable_job_id","job_id":"j","form":"null"},"times":1}"#,
+        )
+        .unwrap();
+        assert_eq!(f, Fault::unusable_job_id("j", JobIdForm::Null).times(1));
+        let f: Fault =
+            serde_json::from_str(r#"{"kind":{"type":"total_count_overstated","by":5}}"#).unwrap();
+        assert_eq!(f, Fault::total_count_overstated(5));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 pub use auth::{SimAkSk, SimIamUser};
-pub use faults::{Fault, FaultKind};
+pub use faults::{Fault, FaultKind, JobIdForm};
 pub use foreign::{ForeignRequest, ForeignServer};
 pub use job::{SimJob, TimeField};
 

@@ -887,3 +887,66 @@ fn large_sets_page_exactly() {
     assert_eq!(total, 200_000);
     assert!(requests > 1_900, "{requests}");
 }
+
+#[tokio::test]
+async fn total_count_faults_change_only_the_count() {
+    let h = Harness::new(Simulator::new(config(300)));
+    let (honest, total) = h.all_pages(&[], 100).await;
+    assert_eq!(total, 300);
+
+    h.sim.inject(Fault::total_count_understated(70));
+    let page = h.list(&[("offset", "200"), ("limit", "100")]).await;
+    assert_eq!(page.total(), 230);
+    assert_eq!(page.ids(), honest[200..], "the jobs are served as before");
+    h.sim.clear_faults();
+
+    h.sim.inject(Fault::total_count_understated(1_000));
+    assert_eq!(h.list(&[]).await.total(), 0, "never below none");
+    h.sim.clear_faults();
+
+    h.sim.inject(Fault::total_count_overstated(5));
+    let page = h.list(&[("offset", "250"), ("limit", "100")]).await;
+    assert_eq!(page.total(), 305);
+    assert_eq!(page.ids(), honest[250..]);
+}
+
+#[tokio::test]
+async fn an_unusable_job_id_spoils_only_that_job() {
+    let h = Harness::new(Simulator::new(config(50)));
+    let honest = h.list(&[]).await.json();
+    let jobs = honest["schedules"].as_array().unwrap();
+    let target = jobs[3]["job_id"].as_str().unwrap().to_string();
+    for (form, want) in [
+        (JobIdForm::Missing, None),
+        (JobIdForm::Null, Some(Value::Null)),
+        (JobIdForm::Empty, Some(json!(""))),
+        (JobIdForm::Number, Some(json!(17))),
+    ] {
+        h.sim.clear_faults();
+        h.sim.inject(Fault::unusable_job_id(&target, form));
+        let page = h.list(&[]).await;
+        let served = page.json();
+        let served = served["schedules"].as_array().unwrap();
+        assert_eq!(served.len(), jobs.len());
+        assert_eq!(served[3].get("job_id"), want.as_ref(), "{form:?}");
+        let mut expected = jobs[3].as_object().unwrap().clone();
+        expected.shift_remove("job_id");
+        let mut got = served[3].as_object().unwrap().clone();
+        got.shift_remove("job_id");
+        assert_eq!(got, expected, "the rest of the object is as before");
+        let others = |v: &[Value]| -> Vec<Value> {
+            v.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != 3)
+                .map(|(_, j)| j.clone())
+                .collect()
+        };
+        assert_eq!(others(served), others(jobs));
+        if form == JobIdForm::Missing {
+            assert!(
+                page.body.contains(r#"[{"job_id""#) && !page.body.contains(&target),
+                "the key is left out, the others keep their order"
+            );
+        }
+    }
+}

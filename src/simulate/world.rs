@@ -136,6 +136,11 @@ impl World {
         self.jobs.get(key).map(Entry::text)
     }
 
+    /// The job under a key.
+    pub fn job(&self, key: &Key) -> Option<&SimJob> {
+        self.jobs.get(key).map(|e| &e.job)
+    }
+
     /// Every job, newest first (the API's order).
     pub fn all(&self) -> impl Iterator<Item = &SimJob> {
         self.jobs.values().rev().map(|e| &e.job)

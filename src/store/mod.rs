@@ -1,7 +1,8 @@
 //! The SQLite archive and nothing else: opening (pragmas, migrations, the sync lock), the job
 //! schema said once, job upserts with their history, the archived open jobs, the sync state
-//! and its coverage, and the run ledger. No other module writes SQL that changes data; it
-//! knows nothing of the HTTP API (the sync turns API objects into its records).
+//! and its coverage, the run ledger, and the objects the API sent that are not jobs. No other
+//! module writes SQL that changes data; it knows nothing of the HTTP API (the sync turns API
+//! objects into its records).
 //!
 //! Every write transaction is IMMEDIATE: it takes the write lock before its first read, so two
 //! connections (projects synced side by side) queue on the busy timeout instead of failing
@@ -13,6 +14,7 @@ mod jobs;
 mod lock;
 mod open;
 mod open_jobs;
+mod rejected;
 mod runs;
 pub mod schema;
 mod state;
@@ -26,6 +28,7 @@ pub use jobs::{JobRecord, PageCounts};
 pub use lock::SyncLock;
 pub use open::{open_current_read_only, open_read_only, Store, SCHEMA_VERSION};
 pub(crate) use open_jobs::{OpenJobCount, OpenJobsFilter, OpenJobsReader};
+pub use rejected::RejectedObject;
 pub use runs::{PageBatch, PageWriter, RunFinish, RunOutcome, RunStart, TRANSACTION_JOBS};
 pub use schema::{column_list, open_statuses_sql, Column, JOB_COLUMNS, OPEN_STATUSES};
 pub use state::{Scope, ScopeKey};

@@ -29,6 +29,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_lean_writes",
         include_str!("../../migrations/0004_lean_writes.sql"),
     ),
+    (
+        "0005_rejected_objects_and_anomalies",
+        include_str!("../../migrations/0005_rejected_objects_and_anomalies.sql"),
+    ),
 ];
 
 /// The schema version this build writes and reads.

@@ -11,14 +11,16 @@ use super::{open_read_only, schema, sqlite_error, Result};
 use crate::time;
 
 /// The archived open jobs of a scope that the API still knows: `?1` project, `?3` job name
-/// and `?4` instance (each ignored when NULL). Read through `jobs_status`, which holds the
+/// and `?4` instance (each ignored when NULL), created at `?7` or later (when given: jobs
+/// before the scope's start are not its business). Read through `jobs_status`, which holds the
 /// few open jobs together; the `+` keeps SQLite from walking every job of the project through
 /// `jobs_project` instead.
 static OPEN_JOBS_WHERE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "+project_id = ?1
     AND job_status IN ({}) AND api_gone_at IS NULL
-    AND (?3 IS NULL OR job_name = ?3) AND (?4 IS NULL OR instance_id = ?4)",
+    AND (?3 IS NULL OR job_name = ?3) AND (?4 IS NULL OR instance_id = ?4)
+    AND (?7 IS NULL OR create_time >= ?7)",
         schema::open_statuses_sql()
     )
 });
@@ -48,6 +50,8 @@ pub(crate) struct OpenJobsFilter<'a> {
     pub instance_id: Option<&'a str>,
     /// Jobs this run already saw are current and skipped.
     pub seen_by_run: i64,
+    /// Only jobs created at this time or later.
+    pub created_from: Option<DateTime<Utc>>,
 }
 
 /// The archived open jobs of one status that the API has not forgotten.
@@ -86,7 +90,11 @@ impl OpenJobsReader {
                     filter.project_id,
                     filter.seen_by_run,
                     filter.job_name,
-                    filter.instance_id
+                    filter.instance_id,
+                    // ?5 and ?6 are the chunk's, in the other query.
+                    None::<&str>,
+                    None::<i64>,
+                    filter.created_from.map(time::to_store),
                 ],
                 |r| {
                     Ok(OpenJobCount {
@@ -118,7 +126,8 @@ impl OpenJobsReader {
                     filter.job_name,
                     filter.instance_id,
                     after,
-                    limit as i64
+                    limit as i64,
+                    filter.created_from.map(time::to_store),
                 ],
                 |r| r.get(0),
             )?;
@@ -184,9 +193,25 @@ mod tests {
         assert_eq!(reader.stale_open_jobs(&filter, "b", 2).unwrap(), ["d"]);
         let seen = OpenJobsFilter {
             seen_by_run: run,
-            ..filter
+            ..filter.clone()
         };
         assert!(reader.stale_open_jobs(&seen, "", 10).unwrap().is_empty());
         assert_eq!(reader.open_job_counts(&seen).unwrap()[0].stale, 0);
+
+        // The test jobs were created on 2024-03-01: a scope that starts later has none.
+        let later = OpenJobsFilter {
+            created_from: time::from_store("2024-03-01T00:00:01Z"),
+            ..filter.clone()
+        };
+        assert!(reader.open_job_counts(&later).unwrap().is_empty());
+        assert!(reader.stale_open_jobs(&later, "", 10).unwrap().is_empty());
+        let earlier = OpenJobsFilter {
+            created_from: time::from_store("2024-03-01T00:00:00Z"),
+            ..filter.clone()
+        };
+        assert_eq!(
+            reader.stale_open_jobs(&earlier, "", 10).unwrap(),
+            ["a", "b", "d"]
+        );
     }
 }

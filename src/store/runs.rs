@@ -1,5 +1,6 @@
-//! The run ledger (`sync_runs`) and the one write path of a sync: pages of jobs, the run's
-//! counters and, for a window's last page, its coverage, in one transaction.
+//! The run ledger (`sync_runs`) and the one write path of a sync: pages of jobs (and the
+//! objects among them that are not jobs), the run's counters and, for a window's last page,
+//! its coverage, in one transaction.
 
 use std::path::Path;
 
@@ -8,6 +9,7 @@ use rusqlite::{params, Transaction, TransactionBehavior};
 
 use super::jobs::{upsert_jobs, InstanceNames, JobRecord, PageCounts};
 use super::open_jobs::mark_gone;
+use super::rejected::{record_rejected, RejectedObject};
 use super::state::add_coverage;
 use super::{lock::hostname, sqlite_error, Result, Store};
 use crate::time;
@@ -47,10 +49,18 @@ pub struct PageWriter<'a> {
     run_id: i64,
     scope_id: i64,
     counts: PageCounts,
+    /// Planned windows whose every piece is written (a window split in pieces is one).
     windows_completed: i64,
+    /// Objects that are not jobs, met for the first time in this run.
+    rejected: u64,
+    /// Listings whose pages disagreed with the API's count, one line each.
+    anomalies: Vec<String>,
     jobs: usize,
     instance_names: &'a mut InstanceNames,
 }
+
+/// Anomaly lines a run keeps in `sync_runs.anomaly_notes`; the count goes on.
+pub const ANOMALY_NOTES_KEPT: i64 = 20;
 
 /// How many jobs a writer puts in one transaction at most. Beyond this, the WAL grows and
 /// commits gain little.
@@ -70,7 +80,6 @@ impl PageWriter<'_> {
         .map_err(sqlite)?;
         if let Some((from, to)) = page.completes {
             add_coverage(&self.tx, self.scope_id, from, to).map_err(sqlite)?;
-            self.windows_completed += 1;
         }
         self.counts.add(counts);
         self.jobs += page.jobs.len();
@@ -85,9 +94,49 @@ impl PageWriter<'_> {
         Ok(())
     }
 
+    /// Keeps the objects of a page that are not jobs (see `store::rejected`). Returns how many
+    /// of them the run had not met before.
+    pub fn reject(&mut self, objects: &[RejectedObject], seen_at: DateTime<Utc>) -> Result<u64> {
+        let mut first = 0;
+        for object in objects {
+            let new = record_rejected(&self.tx, self.scope_id, self.run_id, seen_at, object)
+                .map_err(sqlite_error(self.path))?;
+            first += u64::from(new);
+        }
+        self.rejected += first;
+        Ok(first)
+    }
+
+    /// Notes a listing whose pages disagreed with the API's count, for the run's ledger row.
+    pub fn note_anomaly(&mut self, note: &str) {
+        self.anomalies.push(note.to_string());
+    }
+
+    /// Counts a planned window as completed: its last piece's pages are written (with this
+    /// transaction or before it). Coverage is recorded per piece, with the piece's last page;
+    /// the ledger counts the windows the run planned.
+    pub fn window_completed(&mut self) {
+        self.windows_completed += 1;
+    }
+
     /// Jobs written since the transaction began.
     pub fn jobs(&self) -> usize {
         self.jobs
+    }
+
+    /// Planned windows completed in this transaction.
+    pub fn windows_completed(&self) -> u64 {
+        self.windows_completed as u64
+    }
+
+    /// Objects that are not jobs, met for the first time in this run, in this transaction.
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
+
+    /// The anomalies noted in this transaction.
+    pub fn anomalies(&self) -> &[String] {
+        &self.anomalies
     }
 
     /// Adds what was written to the run's counters (and its request count so far) and
@@ -95,11 +144,33 @@ impl PageWriter<'_> {
     pub fn commit(self, requests: u64) -> Result<PageCounts> {
         let sqlite = sqlite_error(self.path);
         let counts = self.counts;
+        let notes = if self.anomalies.is_empty() {
+            None
+        } else {
+            let kept: i64 = self
+                .tx
+                .prepare_cached("SELECT anomalies FROM sync_runs WHERE run_id = ?1")
+                .map_err(sqlite)?
+                .query_row([self.run_id], |r| r.get(0))
+                .map_err(sqlite)?;
+            let room = usize::try_from(ANOMALY_NOTES_KEPT - kept).unwrap_or(0);
+            let lines: Vec<&str> = self
+                .anomalies
+                .iter()
+                .take(room)
+                .map(String::as_str)
+                .collect();
+            (!lines.is_empty()).then(|| lines.join("\n"))
+        };
         self.tx
             .prepare_cached(
                 "UPDATE sync_runs SET jobs_new = jobs_new + ?2, jobs_changed = jobs_changed + ?3,
                     jobs_unchanged = jobs_unchanged + ?4,
-                    windows_completed = windows_completed + ?5, requests = ?6
+                    windows_completed = windows_completed + ?5, requests = ?6,
+                    objects_rejected = objects_rejected + ?7, anomalies = anomalies + ?8,
+                    anomaly_notes = CASE WHEN ?9 IS NULL THEN anomaly_notes
+                        WHEN anomaly_notes IS NULL THEN ?9
+                        ELSE anomaly_notes || char(10) || ?9 END
                  WHERE run_id = ?1",
             )
             .map_err(sqlite)?
@@ -110,6 +181,9 @@ impl PageWriter<'_> {
                 counts.unchanged as i64,
                 self.windows_completed,
                 requests as i64,
+                self.rejected as i64,
+                self.anomalies.len() as i64,
+                notes,
             ])
             .map_err(sqlite)?;
         self.tx.commit().map_err(sqlite)?;
@@ -224,6 +298,8 @@ impl Store {
             scope_id,
             counts: PageCounts::default(),
             windows_completed: 0,
+            rejected: 0,
+            anomalies: Vec::new(),
             jobs: 0,
             instance_names: &mut self.instance_names,
         })
@@ -444,6 +520,135 @@ mod tests {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
-        assert_eq!((new, requests, windows), (2, 2, 2));
+        // Coverage is the pieces'; the ledger counts planned windows, told by the sync.
+        assert_eq!((new, requests, windows), (2, 2, 0));
+    }
+
+    fn ledger(store: &Store, run: i64) -> (i64, i64, i64, Option<String>) {
+        store
+            .conn
+            .query_row(
+                "SELECT windows_completed, objects_rejected, anomalies, anomaly_notes
+                 FROM sync_runs WHERE run_id = ?1",
+                [run],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap()
+    }
+
+    /// An object that is not a job is kept once per scope, however often it is met; the run
+    /// counts it once; a new run counts it again as a sighting.
+    #[test]
+    fn rejected_objects_are_kept_once_and_counted_once_per_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+        let now = t("2024-03-10T00:00:00Z");
+        let (scope_id, run) = begin_run(&mut store, "http://x", now);
+        let window = crate::store::Window {
+            start: t("2024-03-09T00:00:00Z"),
+            end: t("2024-03-10T00:00:00Z"),
+        };
+        let bad = |raw: &str| RejectedObject {
+            reason: "job_id is missing".into(),
+            raw: raw.into(),
+            window: Some(window),
+        };
+        let mut writer = store.page_writer(run, scope_id).unwrap();
+        let first = writer
+            .reject(
+                &[bad(r#"{"a":1}"#), bad(r#"{"a":2}"#), bad(r#"{"a":1}"#)],
+                now,
+            )
+            .unwrap();
+        assert_eq!(first, 2);
+        writer.window_completed();
+        writer.commit(3).unwrap();
+        let mut writer = store.page_writer(run, scope_id).unwrap();
+        assert_eq!(writer.reject(&[bad(r#"{"a":2}"#)], now).unwrap(), 0);
+        writer.commit(4).unwrap();
+        assert_eq!(ledger(&store, run), (1, 2, 0, None));
+
+        let run2 = store
+            .begin_run(&RunStart {
+                started_at: now,
+                endpoint: "http://x".into(),
+                project_id: "p".into(),
+                scope_id,
+                range_start: now,
+                range_end: now,
+                options: "{}".into(),
+                windows_planned: 1,
+            })
+            .unwrap();
+        let later = t("2024-03-11T00:00:00Z");
+        let mut writer = store.page_writer(run2, scope_id).unwrap();
+        assert_eq!(writer.reject(&[bad(r#"{"a":2}"#)], later).unwrap(), 1);
+        writer.commit(1).unwrap();
+        let rows: Vec<(String, i64, i64, String, String, Option<String>)> = store
+            .conn
+            .prepare(
+                "SELECT raw, run_id, sightings, seen_at, last_seen_at, window_start
+                 FROM rejected_objects ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let day = Some("2024-03-09T00:00:00Z".to_string());
+        assert_eq!(
+            rows,
+            [
+                (
+                    r#"{"a":1}"#.into(),
+                    run,
+                    1,
+                    time::to_store(now),
+                    time::to_store(now),
+                    day.clone()
+                ),
+                (
+                    r#"{"a":2}"#.into(),
+                    run,
+                    2,
+                    time::to_store(now),
+                    time::to_store(later),
+                    day
+                ),
+            ]
+        );
+        assert_eq!(ledger(&store, run2).1, 1);
+    }
+
+    /// Every anomaly is counted; the first ANOMALY_NOTES_KEPT are kept as text, in order.
+    #[test]
+    fn anomalies_are_counted_and_the_first_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("a.db")).unwrap();
+        let now = t("2024-03-10T00:00:00Z");
+        let (scope_id, run) = begin_run(&mut store, "http://x", now);
+        for batch in [1, 15, 9] {
+            let mut writer = store.page_writer(run, scope_id).unwrap();
+            for i in 0..batch {
+                writer.note_anomaly(&format!("{batch}-{i}"));
+            }
+            writer.commit(0).unwrap();
+        }
+        let (_, _, count, notes) = ledger(&store, run);
+        assert_eq!(count, 25);
+        let notes = notes.unwrap();
+        let lines: Vec<&str> = notes.lines().collect();
+        assert_eq!(lines.len() as i64, ANOMALY_NOTES_KEPT);
+        assert_eq!(lines[..2], ["1-0", "15-0"]);
+        assert_eq!(lines[19], "9-3");
     }
 }

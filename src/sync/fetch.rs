@@ -6,7 +6,14 @@
 //! page 2 onto page 1 and is never seen, while `total_count` may not change. So each page after
 //! the first starts one position early and must begin with the last job of the page before; if
 //! it does not, the pages shifted under us and the listing is paged again from the start.
+//!
+//! `total_count` is not trusted to end a listing: it has been seen both below what the pages
+//! serve (a pager that stopped at it lost the rest of the window) and above it, for good (a
+//! pager that waited for it re-read the window until the run failed). A full page is never the
+//! last; a window whose last page leaves the count unreached is paged again, and when two
+//! pagings serve the same jobs they are taken as the window's, with the anomaly noted.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -15,8 +22,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::record::job_record;
 use super::writer::WriterMsg;
 use super::Filter;
-use crate::api::{ApiError, Client, ListJobsRequest};
-use crate::store::{JobRecord, StoreError, Window};
+use crate::api::{ApiError, Client, ListJobsPage, ListJobsRequest};
+use crate::store::{JobRecord, RejectedObject, StoreError, Window};
 use crate::time;
 
 /// How often a listing that cannot be split is paged again after a shift before the run gives
@@ -53,10 +60,12 @@ pub(super) fn split(listing: &Listing) -> Option<(Listing, Listing)> {
 pub(crate) enum Listing {
     /// Every job created in the window; its coverage is recorded with its last page.
     Window(Window),
-    /// Every job in one status (the open jobs) created before a time, if one is given: jobs
-    /// created later were just read by this run's windows.
+    /// Every job in one status (the open jobs) created in the scope's range: from the scope's
+    /// start, and before a time if one is given (jobs created later were just read by this
+    /// run's windows).
     Status {
         status: String,
+        created_after: Option<DateTime<Utc>>,
         created_before: Option<DateTime<Utc>>,
     },
     /// One job by id.
@@ -111,6 +120,16 @@ pub(crate) struct ListingStats {
     pub repages: u64,
 }
 
+/// One complete paging of a window that ended short of the count the API gave: what it
+/// served, to compare with the next paging of the same window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shortfall {
+    /// The objects served, in order, hashed.
+    digest: u64,
+    served: u64,
+    total_count: u64,
+}
+
 /// Everything a fetcher needs besides the listing.
 #[derive(Clone)]
 pub(crate) struct Fetcher {
@@ -128,42 +147,63 @@ pub(crate) struct Fetcher {
 enum Paged {
     Done(ListingStats),
     Shifted,
+    /// Complete, but short of `total_count`, and no earlier paging served the same.
+    Short(Shortfall),
 }
 
 impl Fetcher {
     /// Fetches every job of `listing`. When the pages shift under a window, the window is split
     /// in two and each half fetched on its own: smaller windows need fewer pages, and a window
-    /// that fits one page cannot shift. Other listings are paged again from the start.
+    /// that fits one page cannot shift. Other listings are paged again from the start. A window
+    /// whose pages fall short of its count is paged again whole, to compare (see the module's
+    /// doc); two pagings that differ mean the jobs moved, as a shift does.
     pub(crate) async fn fetch(&self, listing: &Listing) -> Result<ListingStats, ListingError> {
         let mut stats = ListingStats::default();
-        let mut todo = vec![listing.clone()];
+        let mut todo = vec![(listing.clone(), None)];
         let mut restarts = 0;
-        while let Some(current) = todo.pop() {
-            match self.page_once(&current).await? {
+        while let Some((current, earlier)) = todo.pop() {
+            let shortfall = match self.page_once(&current, earlier).await? {
                 Paged::Done(done) => {
                     stats.pages += done.pages;
                     stats.jobs += done.jobs;
+                    continue;
                 }
-                Paged::Shifted => {
+                Paged::Short(shortfall) if earlier.is_none() => {
                     stats.repages += 1;
-                    tracing::info!("pages shifted while reading {current}; reading it again");
-                    match split(&current) {
-                        Some((older, newer)) => {
-                            todo.push(newer);
-                            todo.push(older);
-                        }
-                        None => {
-                            restarts += 1;
-                            if restarts >= MAX_REPAGES {
-                                return Err(ListingError::KeptDrifting(restarts));
-                            }
-                            todo.push(current);
-                        }
+                    tracing::info!(
+                        "{current}: the pages served {} jobs of the {} counted; reading it again",
+                        shortfall.served,
+                        shortfall.total_count
+                    );
+                    todo.push((current, Some(shortfall)));
+                    continue;
+                }
+                Paged::Short(shortfall) => Some(shortfall),
+                Paged::Shifted => None,
+            };
+            stats.repages += 1;
+            tracing::info!("pages shifted while reading {current}; reading it again");
+            match split(&current) {
+                Some((older, newer)) => {
+                    todo.push((newer, None));
+                    todo.push((older, None));
+                }
+                None => {
+                    restarts += 1;
+                    if restarts >= MAX_REPAGES {
+                        return Err(ListingError::KeptDrifting(restarts));
                     }
+                    // The latest paging is the one the next is compared with.
+                    todo.push((current, shortfall));
                 }
             }
         }
         Ok(stats)
+    }
+
+    /// Tells the writer that a planned window is complete: every piece of it was written.
+    pub(crate) async fn window_completed(&self) -> Result<(), ListingError> {
+        self.send(WriterMsg::WindowCompleted).await
     }
 
     /// Waits until the writer has committed everything sent so far.
@@ -183,35 +223,71 @@ impl Fetcher {
             .map_err(|_| ListingError::WriterGone)
     }
 
-    async fn page_once(&self, listing: &Listing) -> Result<Paged, ListingError> {
+    /// Pages `listing` once from the start. `earlier` is the paging before of the same
+    /// window, when that one fell short of its count: if this one serves the same, the window
+    /// is complete.
+    async fn page_once(
+        &self,
+        listing: &Listing,
+        earlier: Option<Shortfall>,
+    ) -> Result<Paged, ListingError> {
         let limit = self.page_size;
         let mut stats = ListingStats::default();
         let mut offset: u64 = 0;
-        let mut last_job: Option<String> = None;
+        let mut last_object: Option<String> = None;
+        let mut digest = DefaultHasher::new();
+        let window = match listing {
+            Listing::Window(w) => Some(*w),
+            _ => None,
+        };
         // Only windows verify their pages. A job an open-status list misses through drift is
         // either archived open, and then asked for by id, or new, and then read by its window;
         // so those lists save the overlap's extra requests.
-        let verified = matches!(listing, Listing::Window(_)) && limit > 1;
+        let verified = window.is_some() && limit > 1;
         loop {
             let request = self.request(listing, offset, limit);
             let page = self.client.list_jobs(&request).await?;
             stats.pages += 1;
-            let received = page.schedules.len() as u64;
-            // A page after the first starts with the previous page's last job.
-            let (skip, mut shifted) = match &last_job {
-                Some(expected) => match page.schedules.first() {
-                    Some(first) if &first.job_id == expected => (1, false),
+            let received = page.served() as u64;
+            // A page after the first starts with the previous page's last object.
+            let (skip, shifted) = match &last_object {
+                Some(expected) => match object_key(&page, 0) {
+                    Some(first) if first == *expected => (1usize, false),
                     _ => (0, true),
                 },
                 None => (0, false),
             };
             let reached = offset + received;
-            let short = received < u64::from(limit);
-            // Fewer jobs than the count promised: some vanished under the pages.
-            shifted |= verified && short && reached < page.total_count;
-            let done = !shifted && (short || reached >= page.total_count);
+            // A full page is never the last, whatever total_count says.
+            let last = !shifted && received < u64::from(limit);
+            for position in skip..received as usize {
+                object_key(&page, position).hash(&mut digest);
+            }
+            // Fewer jobs than the count promised: some vanished under the pages, or the count
+            // is wrong. Only a second paging that serves the same tells the two apart.
+            let short = verified && last && reached < page.total_count;
+            let shortfall = Shortfall {
+                digest: digest.finish(),
+                served: reached,
+                total_count: page.total_count,
+            };
+            let agreed = short && earlier.is_some_and(|e| e.digest == shortfall.digest);
+            let anomaly = if agreed {
+                Some(format!(
+                    "{listing}: total_count said {}, but two pagings served the same {reached} jobs",
+                    page.total_count
+                ))
+            } else if window.is_some() && last && reached > page.total_count {
+                Some(format!(
+                    "{listing}: total_count said {}, but the pages served {reached} jobs",
+                    page.total_count
+                ))
+            } else {
+                None
+            };
+            let complete = last && (!short || agreed);
             if let Listing::Job(id) = listing {
-                if done && !page.schedules.iter().any(|j| &j.job_id == id) {
+                if complete && !page.schedules.iter().any(|j| &j.job_id == id) {
                     self.send(WriterMsg::Gone {
                         job_id: id.clone(),
                         at: self.clock.now(),
@@ -220,23 +296,32 @@ impl Fetcher {
                 }
             }
             if verified {
-                last_job = page.schedules.last().map(|j| j.job_id.clone());
+                last_object = object_key(&page, received.saturating_sub(1) as usize);
             }
+            let skip_job = skip == 1 && page.rejected.first().is_none_or(|r| r.position != 0);
+            let rejected: Vec<RejectedObject> = page
+                .rejected
+                .into_iter()
+                .filter(|r| skip == 0 || r.position != 0)
+                .map(|r| RejectedObject {
+                    reason: r.reason,
+                    raw: r.raw,
+                    window,
+                })
+                .collect();
             let jobs: Vec<JobRecord> = page
                 .schedules
                 .into_iter()
-                .skip(skip as usize)
+                .skip(usize::from(skip_job))
                 .map(|task| job_record(task, &self.project_id))
                 .collect();
             stats.jobs += jobs.len() as u64;
-            let completes = match listing {
-                Listing::Window(w) if done => Some(*w),
-                _ => None,
-            };
             self.send(WriterMsg::Page {
                 jobs,
+                rejected,
                 seen_at: self.clock.now(),
-                completes,
+                completes: window.filter(|_| complete),
+                anomaly,
             })
             .await?;
             // The jobs of a shifted page are real and were archived above: a job seen only on
@@ -244,8 +329,11 @@ impl Fetcher {
             if shifted {
                 return Ok(Paged::Shifted);
             }
-            if done {
+            if complete {
                 return Ok(Paged::Done(stats));
+            }
+            if last {
+                return Ok(Paged::Short(shortfall));
             }
             // With a page size of one the overlap would never advance, so it is skipped.
             offset = if verified { reached - 1 } else { reached };
@@ -271,9 +359,12 @@ impl Fetcher {
             }
             Listing::Status {
                 status,
+                created_after,
                 created_before,
             } => {
                 request.status = Some(status.clone());
+                // Widened like a window's: the open jobs the windows archived are all listed.
+                request.start_time = created_after.map(|t| t - Duration::seconds(1));
                 request.end_time = created_before.map(|t| t + Duration::seconds(1));
             }
             Listing::Job(id) => {
@@ -286,4 +377,21 @@ impl Fetcher {
         }
         request
     }
+}
+
+/// What tells the object at `position` on a page from any other: a job's id, or a rejected
+/// object's text. Pages are checked against each other by these.
+fn object_key(page: &ListJobsPage, position: usize) -> Option<String> {
+    if let Some(rejected) = page.rejected.iter().find(|r| r.position == position) {
+        return Some(format!("rejected:{}", rejected.raw));
+    }
+    // The jobs keep their order; a job's index is its position less the rejected before it.
+    let before = page
+        .rejected
+        .iter()
+        .filter(|r| r.position < position)
+        .count();
+    page.schedules
+        .get(position.checked_sub(before)?)
+        .map(|job| format!("job:{}", job.job_id))
 }

@@ -128,10 +128,21 @@ pub struct SyncReport {
     pub counts: PageCounts,
     pub requests: u64,
     pub seconds: f64,
+    /// Windows of create time planned; a window split in pieces is one.
     pub windows_planned: usize,
+    /// Planned windows fetched whole, as the ledger counts them.
     pub windows_completed: usize,
+    /// Planned windows of which a piece could not be fetched.
+    pub windows_failed: usize,
+    /// Planned windows the run stopped before trying.
+    pub windows_not_tried: usize,
     /// Archived open jobs that no open list returned, asked for by id.
     pub open_jobs_checked: u64,
+    /// Objects the API sent that are not jobs (no usable job_id), met for the first time in
+    /// this run; kept in `rejected_objects`.
+    pub rejected: u64,
+    /// Listings whose pages disagreed with the API's total_count, one line each.
+    pub anomalies: Vec<String>,
     /// What could not be fetched, with why; it is fetched again next run.
     pub failed: Vec<String>,
 }

@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::fetch::{Fetcher, Listing, ListingError};
-use super::workers::fetch_all;
+use super::workers::{fetch_all, Tally};
 use super::SyncOptions;
 use crate::store::{OpenJobCount, OpenJobsFilter, OpenJobsReader, Window};
 
@@ -18,20 +18,33 @@ const OPEN_JOBS_CHUNK: usize = 256;
 pub(super) struct RefreshOutcome {
     /// Archived open jobs asked for by id.
     pub checked: u64,
+    /// The open-status lists.
+    pub lists: Tally,
+    /// The archived open jobs to ask for by id.
+    pub lookups: Tally,
     pub failed: Vec<(Listing, ListingError)>,
+}
+
+/// The create-time range the refresh stays in.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RefreshRange {
+    /// The scope's start: open jobs created before it are outside what the user asked for.
+    pub since: DateTime<Utc>,
+    /// See [`recent_start`].
+    pub created_before: Option<DateTime<Utc>>,
 }
 
 /// Brings archived open jobs up to date cheaply: the open-status lists return every job still
 /// open in a few pages; only the archived open jobs that no list returned (they finished, were
-/// cancelled, or the API forgot them) are asked for by id. The lists stop at `created_before`
-/// (see [`recent_start`]). An archive that cannot be read fails the refresh with its
-/// `StoreError`.
+/// cancelled, or the API forgot them) are asked for by id. Both stay in the scope's range:
+/// the lists from its start to `range.created_before`, the lookups from its start. An archive
+/// that cannot be read fails the refresh with its `StoreError`.
 pub(super) async fn refresh_open_jobs(
     db: &Path,
     fetcher: &Fetcher,
     options: &SyncOptions,
     run_id: i64,
-    created_before: Option<DateTime<Utc>>,
+    range: RefreshRange,
 ) -> Result<RefreshOutcome, ListingError> {
     // Read once the writer has committed the windows' jobs.
     fetcher.barrier().await?;
@@ -41,45 +54,59 @@ pub(super) async fn refresh_open_jobs(
         job_name: options.filter.job_name.as_deref(),
         instance_id: options.filter.instance_id.as_deref(),
         seen_by_run: run_id,
+        // The windows' requests reach a second before the scope's start (see `fetch`).
+        created_from: Some(range.since - Duration::seconds(1)),
     };
     let counts = reader.open_job_counts(&filter)?;
-    let mut failed = Vec::new();
-    if let Some(lists) = worth_listing(&counts, options.page_size, created_before) {
+    let mut outcome = RefreshOutcome {
+        checked: 0,
+        lists: Tally::default(),
+        lookups: Tally::default(),
+        failed: Vec::new(),
+    };
+    if let Some(lists) = worth_listing(&counts, options.page_size, range) {
         fetcher
             .progress
             .add_listings(&options.project_id, lists.len() as u64);
-        failed = fetch_all(lists, options.concurrency, fetcher).await.failed;
-        if !failed.is_empty() {
+        let listed = fetch_all(lists, options.concurrency, fetcher).await;
+        outcome.lists = listed.tally;
+        outcome.failed = listed.failed;
+        if !outcome.failed.is_empty() {
             // Without every open list, "not listed" does not mean "finished": stop here.
-            return Ok(RefreshOutcome { checked: 0, failed });
+            return Ok(outcome);
         }
         fetcher.barrier().await?;
     }
 
-    let mut checked = 0;
     let mut after = String::new();
-    while !fetcher.stop.is_requested() {
+    // A stop requested during the lists leaves every lookup for the next run.
+    let mut aborted = fetcher.stop.is_requested();
+    loop {
         let ids = reader.stale_open_jobs(&filter, &after, OPEN_JOBS_CHUNK)?;
         let Some(last) = ids.last().cloned() else {
             break;
         };
-        checked += ids.len() as u64;
+        after = last;
+        if aborted {
+            // Only counted: the run stopped, and these are left for the next one.
+            outcome.lookups.planned += ids.len();
+            continue;
+        }
+        outcome.checked += ids.len() as u64;
         fetcher
             .progress
             .add_listings(&options.project_id, ids.len() as u64);
-        let outcome = fetch_all(
+        let looked_up = fetch_all(
             ids.into_iter().map(Listing::Job).collect(),
             options.concurrency,
             fetcher,
         )
         .await;
-        failed.extend(outcome.failed);
-        if outcome.aborted {
-            break;
-        }
-        after = last;
+        outcome.lookups.add(looked_up.tally);
+        outcome.failed.extend(looked_up.failed);
+        aborted = looked_up.aborted;
     }
-    Ok(RefreshOutcome { checked, failed })
+    Ok(outcome)
 }
 
 /// The open-status lists to fetch, if they cost fewer requests than the lookups they save. A
@@ -88,7 +115,7 @@ pub(super) async fn refresh_open_jobs(
 fn worth_listing(
     counts: &[OpenJobCount],
     page_size: u32,
-    created_before: Option<DateTime<Utc>>,
+    range: RefreshRange,
 ) -> Option<Vec<Listing>> {
     let with_stale = || counts.iter().filter(|c| c.stale > 0);
     let stale: u64 = counts.iter().map(|c| c.stale).sum();
@@ -99,7 +126,8 @@ fn worth_listing(
         with_stale()
             .map(|c| Listing::Status {
                 status: c.status.clone(),
-                created_before,
+                created_after: Some(range.since),
+                created_before: range.created_before,
             })
             .collect()
     })

@@ -13,12 +13,12 @@ use chrono::{DateTime, Utc};
 use super::fetch::{Fetcher, Listing, ListingError};
 use super::plan::{plan, PlanInput};
 use super::progress::{Progress, Silent};
-use super::refresh::{recent_start, refresh_open_jobs};
+use super::refresh::{recent_start, refresh_open_jobs, RefreshRange};
 use super::stop::{Stop, StopReason};
-use super::workers::fetch_all;
+use super::workers::{fetch_all, Tally};
 use super::writer::{Writer, WriterContext, Written, WRITER_QUEUE_PAGES};
 use super::{Clock, SyncOptions, SyncReport, DEFAULT_SINCE};
-use crate::api::{Client, ClientConfig};
+use crate::api::{ApiError, Client, ClientConfig};
 use crate::store::{RunFinish, RunOutcome, RunStart, ScopeKey, Store, SyncLock, Window};
 use crate::time;
 
@@ -49,12 +49,15 @@ impl Default for RunControl {
 }
 
 /// The run failed: some listings could not be fetched, or the archive could not be written.
-/// What was fetched is kept; `report` says how far it got.
+/// What was fetched is kept; `report` says how far it got, in the counts the ledger has.
 #[derive(Debug, thiserror::Error)]
-#[error("{failed} of {planned} listings could not be fetched (what was fetched is kept; the next sync fetches the rest): {first}")]
+#[error("{summary}: {first}")]
 pub struct SyncFailed {
-    pub failed: usize,
-    pub planned: usize,
+    /// What failed, counted in the units the run planned ("2 of 62 windows could not be
+    /// fetched ..."), or plainly what stopped it ("the credential was refused; nothing was
+    /// fetched").
+    pub summary: String,
+    /// The first cause.
     #[source]
     pub first: ListingError,
     pub report: Box<SyncReport>,
@@ -290,10 +293,13 @@ fn client_config(options: &SyncOptions) -> ClientConfig {
     }
 }
 
-/// What the fetchers did.
+/// What the fetchers did, each kind of listing counted as it was planned.
 struct Fetched {
-    windows_planned: usize,
-    windows_completed: usize,
+    windows: Tally,
+    /// The open-status lists of the refresh.
+    lists: Tally,
+    /// The archived open jobs the refresh asked for by id.
+    lookups: Tally,
     open_checked: u64,
     failed: Vec<(Listing, ListingError)>,
 }
@@ -308,40 +314,46 @@ async fn fetch_scope(
     run_id: i64,
     planned: Planned,
 ) -> Fetched {
-    let windows_planned = planned.windows.len();
-    let recent_start = recent_start(&planned.windows, planned.until);
-    let mut outcome = fetch_all(
+    let range = RefreshRange {
+        since: planned.since,
+        created_before: recent_start(&planned.windows, planned.until),
+    };
+    let outcome = fetch_all(
         planned.windows.into_iter().map(Listing::Window).collect(),
         options.concurrency,
         &fetcher,
     )
     .await;
-    let mut open_checked = 0;
+    let mut fetched = Fetched {
+        windows: outcome.tally,
+        lists: Tally::default(),
+        lookups: Tally::default(),
+        open_checked: 0,
+        failed: outcome.failed,
+    };
     if !outcome.aborted && options.filter.status.is_none() {
-        match refresh_open_jobs(db, &fetcher, options, run_id, recent_start).await {
+        match refresh_open_jobs(db, &fetcher, options, run_id, range).await {
             Ok(refresh) => {
-                open_checked = refresh.checked;
-                outcome.failed.extend(refresh.failed);
+                fetched.open_checked = refresh.checked;
+                fetched.lists = refresh.lists;
+                fetched.lookups = refresh.lookups;
+                fetched.failed.extend(refresh.failed);
             }
-            Err(e) => outcome.failed.push((
+            Err(e) => fetched.failed.push((
                 Listing::Status {
                     status: "open".into(),
+                    created_after: None,
                     created_before: None,
                 },
                 e,
             )),
         }
     }
-    Fetched {
-        windows_planned,
-        windows_completed: outcome.completed,
-        open_checked,
-        failed: outcome.failed,
-    }
+    fetched
 }
 
 /// Records how the run ended in the ledger and gives its report, or why it failed or was
-/// stopped.
+/// stopped. A failed or stopped run's report carries what it kept, as the ledger counts it.
 #[allow(clippy::too_many_arguments)]
 fn finish_scope(
     options: &SyncOptions,
@@ -356,6 +368,7 @@ fn finish_scope(
     let Written {
         mut store,
         counts,
+        tally,
         error: write_error,
     } = written;
     // The writer's own error explains a WriterGone; list real causes first.
@@ -368,9 +381,13 @@ fn finish_scope(
         counts,
         requests,
         seconds: started.elapsed().as_secs_f64(),
-        windows_planned: fetched.windows_planned,
-        windows_completed: fetched.windows_completed,
+        windows_planned: fetched.windows.planned,
+        windows_completed: tally.windows_completed as usize,
+        windows_failed: fetched.windows.failed,
+        windows_not_tried: fetched.windows.not_tried(),
         open_jobs_checked: fetched.open_checked,
+        rejected: tally.rejected,
+        anomalies: tally.anomalies,
         failed: fetched
             .failed
             .iter()
@@ -379,19 +396,35 @@ fn finish_scope(
     };
     // A stop only matters when it left work undone.
     let stopped = stopped.filter(|_| report.windows_completed < report.windows_planned);
-    // The text can quote a server, and a server can echo a credential back.
-    let error_text = write_error
+    let failure = match write_error {
+        Some(e) => Some((write_failure_summary(&report), ListingError::Store(e))),
+        None => {
+            let summary = fetched
+                .failed
+                .first()
+                .map(|(_, first)| failure_summary(&fetched, first, tally.pages));
+            summary.zip(fetched.failed.into_iter().next().map(|(_, e)| e))
+        }
+    };
+    // A write failure explains itself first; then the stop, which left the rest undone; then
+    // the first listing that failed on its own.
+    let write_failed = failure
         .as_ref()
-        .map(|e| e.to_string())
-        .or_else(|| stopped.map(|reason| format!("{reason}: {}", kept(&report))))
-        .or_else(|| report.failed.first().cloned())
-        .map(|text| crate::redact::redact(&text).into_owned());
+        .is_some_and(|(_, e)| matches!(e, ListingError::Store(_)));
+    let stopped = stopped.filter(|_| !write_failed);
+    let error_text = match (&failure, stopped) {
+        (_, Some(reason)) => Some(format!("{reason}: {}", kept(&report))),
+        (Some((summary, e)), None) => Some(format!("{summary}: {e}")),
+        (None, None) => None,
+    }
+    // The text can quote a server, and a server can echo a credential back.
+    .map(|text| crate::redact::redact(&text).into_owned());
     let outcome = match (&error_text, stopped) {
         (None, _) => RunOutcome::Ok,
         (Some(_), Some(StopReason::Signal(_))) => RunOutcome::Interrupted,
         (Some(_), _) => RunOutcome::Failed,
     };
-    store.finish_run(
+    let finished = store.finish_run(
         run_id,
         &RunFinish {
             finished_at: clock.now(),
@@ -399,11 +432,19 @@ fn finish_scope(
             error: error_text,
             requests,
         },
-    )?;
-
-    if let Some(e) = write_error {
-        return Err(e.into());
-    }
+    );
+    warn_of_oddities(&report);
+    let failure = match (failure, finished) {
+        (failure, Ok(())) => failure,
+        (Some(failure), Err(e)) => {
+            tracing::warn!("the run's ending could not be recorded in the ledger: {e}");
+            Some(failure)
+        }
+        (None, Err(e)) => Some((
+            "the run's ending could not be recorded in the ledger".to_string(),
+            ListingError::Store(e),
+        )),
+    };
     if let Some(reason) = stopped {
         return Err(Stopped {
             reason,
@@ -411,16 +452,104 @@ fn finish_scope(
         }
         .into());
     }
-    if let Some((_, first)) = fetched.failed.into_iter().next() {
-        return Err(SyncFailed {
-            failed: report.failed.len(),
-            planned: fetched.windows_planned,
+    match failure {
+        None => Ok(report),
+        Some((summary, first)) => Err(SyncFailed {
+            summary,
             first,
             report: Box::new(report),
         }
-        .into());
+        .into()),
     }
-    Ok(report)
+}
+
+/// Sums up a run whose listings failed: what could not be fetched, in the units each kind
+/// was planned in (a window split in pieces is one window), and what was never tried because
+/// the run stopped. A refused credential that let nothing through is said plainly.
+fn failure_summary(fetched: &Fetched, first: &ListingError, pages: u64) -> String {
+    let refused = refused_credential(first);
+    if let (Some(what), 0) = (refused, pages) {
+        return format!("{what}; nothing was fetched");
+    }
+    let mut parts = Vec::new();
+    for (unit, tally) in [
+        ("windows", fetched.windows),
+        ("open-job lists", fetched.lists),
+        ("open jobs asked for by id", fetched.lookups),
+    ] {
+        let not_tried = tally.not_tried();
+        let planned = tally.planned;
+        match (tally.failed, not_tried) {
+            (0, 0) => continue,
+            (0, n) => parts.push(format!("{n} of {planned} {unit} not tried")),
+            (f, 0) => parts.push(format!("{f} of {planned} {unit} could not be fetched")),
+            (f, n) => parts.push(format!(
+                "{f} of {planned} {unit} could not be fetched, {n} not tried"
+            )),
+        }
+    }
+    if parts.is_empty() {
+        parts.push("the open jobs could not be refreshed".to_string());
+    }
+    let lead = refused.map(|what| format!("{what}: ")).unwrap_or_default();
+    format!(
+        "{lead}{} (what was fetched is kept; the next sync fetches the rest)",
+        parts.join("; ")
+    )
+}
+
+/// A run stopped by its archive: what it kept before.
+fn write_failure_summary(report: &SyncReport) -> String {
+    let kept = report.counts.new + report.counts.changed + report.counts.unchanged;
+    format!(
+        "the archive could not be written ({kept} jobs archived before are kept; the next sync \
+         fetches the rest)"
+    )
+}
+
+/// What a failure says when the API refused the credential itself, which no other listing
+/// escapes (a token that refreshing could renew was renewed by the client already).
+fn refused_credential(e: &ListingError) -> Option<&'static str> {
+    match e {
+        ListingError::Api(ApiError::Http { status: 401, .. }) => Some("the credential was refused"),
+        ListingError::Api(ApiError::Http { status: 403, .. }) => {
+            Some("the credential was refused for this project")
+        }
+        ListingError::Api(ApiError::Iam { .. }) => Some("the IAM login failed"),
+        ListingError::Api(ApiError::BadCredential { .. }) => Some("the credential cannot be used"),
+        _ => None,
+    }
+}
+
+/// One line each for what the run kept aside or found odd, with where to look.
+fn warn_of_oddities(report: &SyncReport) {
+    if report.rejected > 0 {
+        let what = match report.rejected {
+            1 => "1 object the API sent has no usable job_id and was not archived as a job; its \
+                  text is"
+                .to_string(),
+            n => format!(
+                "{n} objects the API sent have no usable job_id and were not archived as jobs; \
+                 their text is"
+            ),
+        };
+        tracing::warn!(
+            "{}: {what} kept in the archive's rejected_objects table (`gaussjobs status` counts \
+             them)",
+            report.project_id
+        );
+    }
+    if let Some(first) = report.anomalies.first() {
+        let what = match report.anomalies.len() {
+            1 => "1 listing's pages disagree".to_string(),
+            n => format!("{n} listings' pages disagree"),
+        };
+        tracing::warn!(
+            "{}: {what} with the API's total_count; the jobs served were archived \
+             (`gaussjobs status` and sync_runs.anomaly_notes say which): {first}",
+            report.project_id
+        );
+    }
 }
 
 /// The endpoint as the archive keys scopes and runs by: without a trailing `/`, and never
@@ -452,7 +581,75 @@ fn options_json(o: &SyncOptions) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::endpoint_key;
+    use super::*;
+
+    fn tally(planned: usize, completed: usize, failed: usize) -> Tally {
+        Tally {
+            planned,
+            completed,
+            failed,
+        }
+    }
+
+    fn fetched(windows: Tally, lists: Tally, lookups: Tally) -> Fetched {
+        Fetched {
+            windows,
+            lists,
+            lookups,
+            open_checked: 0,
+            failed: Vec::new(),
+        }
+    }
+
+    fn refused() -> ListingError {
+        ListingError::Api(ApiError::Http {
+            status: 401,
+            code: Some("APIGW.0301".into()),
+            message: None,
+            retry_after: None,
+        })
+    }
+
+    const KEPT: &str = " (what was fetched is kept; the next sync fetches the rest)";
+
+    /// Each kind of listing is counted against its own plan (a window split in pieces is one
+    /// window), with what the run never tried.
+    #[test]
+    fn failures_are_counted_in_the_units_they_were_planned_in() {
+        let drifting = ListingError::KeptDrifting(8);
+        let run = fetched(tally(3, 1, 2), tally(2, 0, 1), Tally::default());
+        assert_eq!(
+            failure_summary(&run, &drifting, 9),
+            format!(
+                "2 of 3 windows could not be fetched; \
+                 1 of 2 open-job lists could not be fetched, 1 not tried{KEPT}"
+            )
+        );
+        let run = fetched(tally(62, 62, 0), Tally::default(), tally(40, 37, 3));
+        assert_eq!(
+            failure_summary(&run, &drifting, 9),
+            format!("3 of 40 open jobs asked for by id could not be fetched{KEPT}")
+        );
+    }
+
+    /// A refused credential is said plainly: nothing fetched, or what was tried when some
+    /// pages came through before it.
+    #[test]
+    fn a_refused_credential_says_what_it_stopped() {
+        let run = fetched(tally(31, 0, 4), Tally::default(), Tally::default());
+        assert_eq!(
+            failure_summary(&run, &refused(), 0),
+            "the credential was refused; nothing was fetched"
+        );
+        let run = fetched(tally(31, 9, 4), Tally::default(), Tally::default());
+        assert_eq!(
+            failure_summary(&run, &refused(), 30),
+            format!(
+                "the credential was refused: 4 of 31 windows could not be fetched, 18 not \
+                 tried{KEPT}"
+            )
+        );
+    }
 
     #[test]
     fn the_endpoint_key_never_holds_userinfo() {

@@ -91,20 +91,30 @@ impl Schedule {
     }
 
     /// Records a piece's end; its planned listing completes with its last piece, unless one
-    /// of them failed.
-    pub fn finished(&self, piece: &Piece, ok: bool) {
+    /// of them failed. Returns whether this piece completed its planned listing.
+    pub fn finished(&self, piece: &Piece, ok: bool) -> bool {
         let mut state = self.lock();
         let origin = piece.origin;
         state.open_pieces[origin] -= 1;
         state.failed[origin] |= !ok;
-        if state.open_pieces[origin] == 0 && !state.failed[origin] {
-            state.completed += 1;
-        }
+        let completes = state.open_pieces[origin] == 0 && !state.failed[origin];
+        state.completed += usize::from(completes);
+        completes
     }
 
     /// Planned listings whose every piece was fetched.
     pub fn completed(&self) -> usize {
         self.lock().completed
+    }
+
+    /// Planned listings of which a piece failed.
+    pub fn failed(&self) -> usize {
+        self.lock().failed.iter().filter(|f| **f).count()
+    }
+
+    /// How many listings were planned.
+    pub fn planned(&self) -> usize {
+        self.lock().failed.len()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -180,18 +190,25 @@ mod tests {
             schedule.finished(piece, true);
         }
         assert_eq!(schedule.completed(), 0, "one piece is still out");
-        schedule.finished(last, false);
+        assert!(!schedule.finished(last, false));
         assert_eq!(schedule.completed(), 0, "a piece failed");
+        assert_eq!((schedule.planned(), schedule.failed()), (1, 1));
 
         let schedule = Schedule::new(vec![window(1, 2)], 4);
         let mut pieces = Vec::new();
         while let Some((piece, _)) = schedule.take() {
             pieces.push(piece);
         }
-        for piece in &pieces {
-            schedule.finished(piece, true);
+        let (last, others) = pieces.split_last().unwrap();
+        for piece in others {
+            assert!(!schedule.finished(piece, true));
         }
+        assert!(
+            schedule.finished(last, true),
+            "the last piece completes the window"
+        );
         assert_eq!(schedule.completed(), 1);
+        assert_eq!(schedule.failed(), 0);
     }
 
     #[test]
@@ -202,6 +219,7 @@ mod tests {
         });
         let status = Listing::Status {
             status: "Running".into(),
+            created_after: None,
             created_before: None,
         };
         let schedule = Schedule::new(vec![short, status], 8);

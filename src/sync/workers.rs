@@ -9,9 +9,33 @@ use super::schedule::Schedule;
 use crate::api::ApiError;
 
 pub(super) struct FetchOutcome {
-    pub completed: usize,
+    /// The listings given, counted as given (a window split in pieces is one).
+    pub tally: Tally,
+    /// Every piece that failed, with why.
     pub failed: Vec<(Listing, ListingError)>,
     pub aborted: bool,
+}
+
+/// Listings of one kind, counted in the units they were planned in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Tally {
+    pub planned: usize,
+    pub completed: usize,
+    /// Those of which some piece failed.
+    pub failed: usize,
+}
+
+impl Tally {
+    /// Those neither completed nor failed: the run stopped before it tried them all.
+    pub fn not_tried(&self) -> usize {
+        self.planned.saturating_sub(self.completed + self.failed)
+    }
+
+    pub fn add(&mut self, other: Tally) {
+        self.planned += other.planned;
+        self.completed += other.completed;
+        self.failed += other.failed;
+    }
 }
 
 /// Fetches the listings with `concurrency` workers. A failure that no other listing can
@@ -49,7 +73,12 @@ pub(super) async fn fetch_all(
                     fetched = fetcher.fetch(&piece.listing) => fetched,
                 };
                 fetcher.progress.listing_done(&fetcher.project_id);
-                schedule.finished(&piece, fetched.is_ok());
+                let completes = schedule.finished(&piece, fetched.is_ok());
+                // The ledger counts planned windows, not their pieces. A writer that stopped
+                // reports its own error, and the listings after this one meet it.
+                if completes && matches!(piece.listing, Listing::Window(_)) {
+                    let _ = fetcher.window_completed().await;
+                }
                 match fetched {
                     Ok(stats) => {
                         tracing::debug!(
@@ -75,7 +104,11 @@ pub(super) async fn fetch_all(
     let mut failed = std::mem::take(&mut *failed.lock().expect("failed lock"));
     failed.sort_by(|a, b| format!("{}", a.0).cmp(&format!("{}", b.0)));
     FetchOutcome {
-        completed: schedule.completed(),
+        tally: Tally {
+            planned: schedule.planned(),
+            completed: schedule.completed(),
+            failed: schedule.failed(),
+        },
         failed,
         aborted: abort.load(Ordering::Relaxed) || fetcher.stop.is_requested(),
     }

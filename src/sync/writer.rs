@@ -12,18 +12,25 @@ use tokio::sync::{mpsc, oneshot};
 use super::progress::Progress;
 use crate::api::Client;
 use crate::store::{
-    JobRecord, PageBatch, PageCounts, PageWriter, Store, StoreError, Window, TRANSACTION_JOBS,
+    JobRecord, PageBatch, PageCounts, PageWriter, RejectedObject, Store, StoreError, Window,
+    TRANSACTION_JOBS,
 };
 
 /// What the writer is asked to do, in order.
 #[derive(Debug)]
 pub(crate) enum WriterMsg {
-    /// Archive a page; `completes` is set on a window's last page.
+    /// Archive a page; `completes` is set on a window's last page. `rejected` are the page's
+    /// objects that are not jobs; `anomaly` says how a listing's pages disagreed with its
+    /// count, on its last page.
     Page {
         jobs: Vec<JobRecord>,
+        rejected: Vec<RejectedObject>,
         seen_at: DateTime<Utc>,
         completes: Option<Window>,
+        anomaly: Option<String>,
     },
+    /// A planned window is complete: the pages of all its pieces were sent before.
+    WindowCompleted,
     /// The API no longer returns this job when asked by its id.
     Gone { job_id: String, at: DateTime<Utc> },
     /// Answer once everything sent before is committed.
@@ -31,11 +38,25 @@ pub(crate) enum WriterMsg {
 }
 
 /// What the writer leaves when its queue closes: the archive back, what it wrote, and the
-/// error it stopped at, if any.
+/// error it stopped at, if any. Everything counted here is committed, as the ledger has it.
 pub(super) struct Written {
     pub store: Store,
     pub counts: PageCounts,
+    pub tally: WriteTally,
     pub error: Option<StoreError>,
+}
+
+/// What the writer committed besides the jobs' counts.
+#[derive(Debug, Default)]
+pub(super) struct WriteTally {
+    /// Pages archived (jobs or none).
+    pub pages: u64,
+    /// Planned windows completed (see `PageWriter::window_completed`).
+    pub windows_completed: u64,
+    /// Objects that are not jobs, met for the first time in this run.
+    pub rejected: u64,
+    /// Listings whose pages disagreed with the API's count.
+    pub anomalies: Vec<String>,
 }
 
 /// Pages queued between the fetchers and the writer: enough to keep the writer busy while
@@ -85,11 +106,12 @@ impl Writer {
     ) -> (Writer, mpsc::Sender<WriterMsg>) {
         let (sender, mut receiver) = mpsc::channel::<WriterMsg>(queue_pages);
         let thread = std::thread::spawn(move || {
-            let mut counts = PageCounts::default();
-            let error = write_until_closed(&mut store, &mut receiver, &context, &mut counts).err();
+            let mut done = Committed::default();
+            let error = write_until_closed(&mut store, &mut receiver, &context, &mut done).err();
             Written {
                 store,
-                counts,
+                counts: done.counts,
+                tally: done.tally,
                 error,
             }
         });
@@ -104,6 +126,13 @@ impl Writer {
             .context("the archive writer could not be joined")?
             .map_err(|_| anyhow::anyhow!("the archive writer panicked"))
     }
+}
+
+/// What the writer's transactions committed so far.
+#[derive(Default)]
+struct Committed {
+    counts: PageCounts,
+    tally: WriteTally,
 }
 
 /// What the writer has received and not yet written.
@@ -130,9 +159,10 @@ impl Burst {
         if self.msgs.is_empty() {
             return Ok(());
         }
-        let writer = transaction.open(context)?;
+        transaction.open(context)?;
         for msg in self.msgs.drain(..) {
-            write_msg(writer, msg)?;
+            transaction.pages += u64::from(matches!(msg, WriterMsg::Page { .. }));
+            write_msg(transaction.writer(), msg)?;
         }
         self.jobs = 0;
         Ok(())
@@ -144,6 +174,8 @@ impl Burst {
 struct LazyTransaction<'s> {
     store: Option<&'s mut Store>,
     writer: Option<PageWriter<'s>>,
+    /// Pages written into it.
+    pages: u64,
 }
 
 impl<'s> LazyTransaction<'s> {
@@ -151,14 +183,19 @@ impl<'s> LazyTransaction<'s> {
         LazyTransaction {
             store: Some(store),
             writer: None,
+            pages: 0,
         }
     }
 
-    fn open(&mut self, context: &WriterContext) -> Result<&mut PageWriter<'s>, StoreError> {
+    fn open(&mut self, context: &WriterContext) -> Result<(), StoreError> {
         if let Some(store) = self.store.take() {
             self.writer = Some(store.page_writer(context.run_id, context.scope_id)?);
         }
-        Ok(self.writer.as_mut().expect("the store became this writer"))
+        Ok(())
+    }
+
+    fn writer(&mut self) -> &mut PageWriter<'s> {
+        self.writer.as_mut().expect("the store became this writer")
     }
 
     fn jobs(&self) -> usize {
@@ -166,10 +203,17 @@ impl<'s> LazyTransaction<'s> {
     }
 
     /// Commits what was written, if anything was, and counts it.
-    fn commit(self, context: &WriterContext, counts: &mut PageCounts) -> Result<(), StoreError> {
+    fn commit(self, context: &WriterContext, done: &mut Committed) -> Result<(), StoreError> {
         if let Some(writer) = self.writer {
             let jobs = writer.jobs() as u64;
-            counts.add(writer.commit(context.client.requests())?);
+            let rejected = writer.rejected();
+            let windows = writer.windows_completed();
+            let anomalies = writer.anomalies().to_vec();
+            done.counts.add(writer.commit(context.client.requests())?);
+            done.tally.pages += self.pages;
+            done.tally.rejected += rejected;
+            done.tally.windows_completed += windows;
+            done.tally.anomalies.extend(anomalies);
             context.progress.jobs_archived(&context.project_id, jobs);
         }
         Ok(())
@@ -181,7 +225,7 @@ fn write_until_closed(
     store: &mut Store,
     receiver: &mut mpsc::Receiver<WriterMsg>,
     context: &WriterContext,
-    counts: &mut PageCounts,
+    done: &mut Committed,
 ) -> Result<(), StoreError> {
     let mut burst = Burst::default();
     let mut indexes = DeferredIndexes(context.indexes_deferred);
@@ -222,7 +266,7 @@ fn write_until_closed(
             }
         };
         burst.write(&mut transaction, context)?;
-        transaction.commit(context, counts)?;
+        transaction.commit(context, done)?;
         if let Some(done) = barrier {
             indexes.build(store)?;
             let _ = done.send(());
@@ -250,20 +294,33 @@ impl DeferredIndexes {
     }
 }
 
-/// Writes a page, or marks a job gone, in the open transaction.
+/// Writes a page, marks a job gone, or counts a window, in the open transaction.
 fn write_msg(writer: &mut PageWriter<'_>, msg: WriterMsg) -> Result<(), StoreError> {
     match msg {
         WriterMsg::Page {
             jobs,
+            rejected,
             seen_at,
             completes,
-        } => writer
-            .write(&PageBatch {
+            anomaly,
+        } => {
+            writer.write(&PageBatch {
                 jobs: &jobs,
                 seen_at,
                 completes: completes.map(|w| (w.start, w.end)),
-            })
-            .map(|_| ()),
+            })?;
+            if !rejected.is_empty() {
+                writer.reject(&rejected, seen_at)?;
+            }
+            if let Some(note) = anomaly {
+                writer.note_anomaly(&note);
+            }
+            Ok(())
+        }
+        WriterMsg::WindowCompleted => {
+            writer.window_completed();
+            Ok(())
+        }
         WriterMsg::Gone { job_id, at } => writer.mark_gone(&[job_id], at),
         WriterMsg::Barrier(_) => unreachable!("the writer loop handles barriers"),
     }
@@ -329,8 +386,10 @@ mod tests {
         );
         let page = |id: &str| WriterMsg::Page {
             jobs: vec![job(id, "Completed")],
+            rejected: Vec::new(),
             seen_at: now,
             completes: None,
+            anomaly: None,
         };
 
         let sent = Instant::now();

@@ -4,6 +4,7 @@ mod auth;
 mod bad_input;
 mod demo;
 mod hostile_api;
+mod ledger;
 mod query;
 mod rooms;
 mod safety;

@@ -198,8 +198,9 @@ fn second_sync_archives_new_and_changed_jobs_and_keeps_purged_ones() {
         "second run used {second_requests} requests, first {first_requests}"
     );
     let lookback_start = now - Duration::hours(7);
+    // Windows, that is: the open-job lists start at the scope's start.
     for req in &world.sim.requests()[first_requests..] {
-        if let Some(start) = req.param("start_time") {
+        if let (Some(start), None) = (req.param("start_time"), req.param("status")) {
             let start = chrono::DateTime::parse_from_str(start, "%Y-%m-%dT%H:%M:%S%z").unwrap();
             assert!(
                 start >= lookback_start,
