@@ -101,7 +101,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(ref args) => {
             let request = demo::DemoRequest { jobs: args.jobs };
             let stdout = std::io::stdout();
-            demo::run(&db, &request, &mut stdout.lock()).await
+            let asked = cli.db.as_deref();
+            demo::run(asked, &request, &mut stdout.lock(), &mut std::io::stderr()).await
         }
         Command::Completions { shell } => {
             let mut command = Cli::command();

@@ -8,6 +8,8 @@
 //! with SQLITE_BUSY when a reader tries to become a writer.
 
 mod coverage;
+mod demo;
+mod file;
 mod indexes;
 mod jobs;
 mod lock;
@@ -24,6 +26,7 @@ use std::path::PathBuf;
 pub use coverage::{merge, subtract, Coverage, Window};
 pub use jobs::{JobRecord, PageCounts};
 pub use lock::SyncLock;
+pub use demo::{demo_file, DemoFile};
 pub use open::{open_current_read_only, open_read_only, Store, SCHEMA_VERSION};
 pub(crate) use open_jobs::{OpenJobCount, OpenJobsFilter, OpenJobsReader};
 pub use runs::{PageBatch, PageWriter, RunFinish, RunStart, TRANSACTION_JOBS};
@@ -37,7 +40,10 @@ pub enum StoreError {
     NotSqlite { path: PathBuf },
     #[error("{path} is an SQLite database but not a gaussjobs archive; it was left untouched")]
     NotAnArchive { path: PathBuf },
-    #[error("{path} was written by a newer gaussjobs (schema {found}, this one knows {known})")]
+    #[error(
+        "{path} was written by a newer gaussjobs (archive schema {found}; this gaussjobs knows \
+         schema {known} at most); it was left untouched"
+    )]
     TooNew {
         path: PathBuf,
         found: i64,
@@ -65,6 +71,16 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{path} is {kind}, not an archive file; it was not opened")]
+    NotAFile { path: PathBuf, kind: &'static str },
+    #[error("cannot read {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} looks like a gaussjobs archive but {what}; it was left untouched")]
+    Damaged { path: PathBuf, what: String },
 }
 
 pub(crate) type Result<T> = std::result::Result<T, StoreError>;
