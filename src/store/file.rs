@@ -193,6 +193,23 @@ mod tests {
         ));
     }
 
+    /// Opening a FIFO for reading waits for a writer: it is refused before it is opened (the
+    /// test finishing is the proof).
+    #[test]
+    fn a_fifo_is_refused_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.db");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        assert!(matches!(
+            examine(&fifo, &fifo),
+            Err(StoreError::NotAFile { kind: "a FIFO (named pipe)", .. })
+        ));
+    }
+
     #[test]
     fn uris_keep_odd_names() {
         assert_eq!(uri(Path::new("/a b/c?d#e%f.db")), "file:/a%20b/c%3Fd%23e%25f.db");

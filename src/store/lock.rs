@@ -135,6 +135,38 @@ mod tests {
     }
 
     #[test]
+    fn one_archive_through_a_symlink_is_one_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a.db");
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&db, &link).unwrap();
+        let first = SyncLock::acquire(&db).unwrap();
+        assert!(matches!(
+            SyncLock::acquire(&link),
+            Err(StoreError::Locked { .. })
+        ));
+        drop(first);
+        let through_link = SyncLock::acquire(&link).unwrap();
+        assert_eq!(through_link.path(), lock_path(&db));
+    }
+
+    #[test]
+    fn a_refused_file_gets_no_lock_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let notes = dir.path().join("notes.txt");
+        std::fs::write(&notes, b"not a database").unwrap();
+        assert!(matches!(
+            SyncLock::acquire(&notes),
+            Err(StoreError::NotSqlite { .. })
+        ));
+        assert!(matches!(
+            SyncLock::acquire_waiting(&notes),
+            Err(StoreError::NotSqlite { .. })
+        ));
+        assert!(!lock_path(&notes).exists());
+    }
+
+    #[test]
     fn a_waiting_holder_gets_the_lock_when_the_first_lets_go() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("a.db");

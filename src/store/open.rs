@@ -468,6 +468,141 @@ mod tests {
         assert_eq!(std::fs::read(&other).unwrap(), before);
     }
 
+    /// The bytes of `path` and of its -wal, "" for one that is absent.
+    fn contents(path: &Path) -> (Vec<u8>, Vec<u8>) {
+        let read = |p: &Path| std::fs::read(p).unwrap_or_default();
+        (read(path), read(&beside(path, "-wal")))
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Someone else's WAL-mode file whose last transactions are still in its -wal (its program
+    /// was killed): a writer's close would copy them into the file and delete the -wal.
+    #[test]
+    fn a_foreign_file_in_wal_mode_is_refused_with_its_wal_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = dir.path().join("live.db");
+        let conn = Connection::open(&live).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
+             CREATE TABLE notes (x); INSERT INTO notes VALUES ('kept in the wal');",
+        )
+        .unwrap();
+        let other = dir.path().join("other.db");
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::copy(beside(&live, suffix), beside(&other, suffix)).unwrap();
+        }
+        drop(conn);
+        let before = contents(&other);
+        assert!(!before.1.is_empty(), "the copy has its WAL");
+        assert!(matches!(
+            Store::open(&other),
+            Err(StoreError::NotAnArchive { .. })
+        ));
+        assert!(matches!(
+            open_read_only(&other),
+            Err(StoreError::NotAnArchive { .. })
+        ));
+        assert_eq!(contents(&other), before);
+    }
+
+    /// A file of ours with tables but no version is not half made by us (migrations set the
+    /// version with the tables): migrating it would run 0001 over its tables.
+    #[test]
+    fn tables_without_a_version_are_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        drop(Store::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 0)
+            .unwrap();
+        let before = contents(&path);
+        for result in [Store::open(&path).map(|_| ()), open_read_only(&path).map(|_| ())] {
+            match result {
+                Err(StoreError::Damaged { what, .. }) => {
+                    assert!(what.contains("user_version 0"), "{what}")
+                }
+                other => panic!("expected Damaged, got {other:?}"),
+            }
+        }
+        assert_eq!(contents(&path), before);
+        // Our id, a version, and not our tables.
+        let odd = dir.path().join("odd.db");
+        let conn = Connection::open(&odd).unwrap();
+        conn.execute_batch("CREATE TABLE jobs (x)").unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        drop(conn);
+        assert!(matches!(
+            Store::open(&odd),
+            Err(StoreError::Damaged { what, .. }) if what.contains("sync_scopes")
+        ));
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_untouched_naming_both_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        drop(Store::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let before = contents(&path);
+        let err = Store::open(&path).err().expect("refused");
+        assert!(
+            matches!(err, StoreError::TooNew { found: 99, known: SCHEMA_VERSION, .. }),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("schema 99") && message.contains(&format!("schema {SCHEMA_VERSION}")),
+            "{message}"
+        );
+        assert!(matches!(
+            open_read_only(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+        assert_eq!(contents(&path), before);
+    }
+
+    /// A query on a closed archive opens nothing beside it; one beside a writer reads through
+    /// the writer's WAL, so it sees what the writer committed and has not copied back yet.
+    #[test]
+    fn readers_create_no_file_and_see_a_writers_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        drop(Store::open(&path).unwrap());
+        let files = names_in(dir.path());
+        assert_eq!(files, ["a.db"]);
+        let count = |conn: &Connection| -> i64 {
+            conn.query_row("SELECT count(*) FROM sync_scopes", [], |r| r.get(0))
+                .unwrap()
+        };
+        let reader = open_current_read_only(&path).unwrap();
+        assert_eq!(count(&reader), 0);
+        drop(reader);
+        assert_eq!(names_in(dir.path()), files);
+
+        let mut store = Store::open(&path).unwrap();
+        crate::store::test_support::begin_run(&mut store, "http://x", crate::time::now_secs());
+        assert!(beside(&path, "-wal").exists());
+        let reader = open_current_read_only(&path).unwrap();
+        assert_eq!(count(&reader), 1, "the writer's commit, still in its WAL");
+        drop(reader);
+        drop(store);
+        assert_eq!(names_in(dir.path()), files);
+    }
+
     #[test]
     fn read_only_needs_an_archive() {
         let dir = tempfile::tempdir().unwrap();
