@@ -206,12 +206,18 @@ mod tests {
         assert!(made.success());
         assert!(matches!(
             examine(&fifo, &fifo),
-            Err(StoreError::NotAFile { kind: "a FIFO (named pipe)", .. })
+            Err(StoreError::NotAFile {
+                kind: "a FIFO (named pipe)",
+                ..
+            })
         ));
     }
 
     #[test]
     fn uris_keep_odd_names() {
-        assert_eq!(uri(Path::new("/a b/c?d#e%f.db")), "file:/a%20b/c%3Fd%23e%25f.db");
+        assert_eq!(
+            uri(Path::new("/a b/c?d#e%f.db")),
+            "file:/a%20b/c%3Fd%23e%25f.db"
+        );
     }
 }

@@ -24,9 +24,9 @@ pub(crate) mod test_support;
 use std::path::PathBuf;
 
 pub use coverage::{merge, subtract, Coverage, Window};
+pub use demo::{demo_file, DemoFile};
 pub use jobs::{JobRecord, PageCounts};
 pub use lock::SyncLock;
-pub use demo::{demo_file, DemoFile};
 pub use open::{open_current_read_only, open_read_only, Store, SCHEMA_VERSION};
 pub(crate) use open_jobs::{OpenJobCount, OpenJobsFilter, OpenJobsReader};
 pub use runs::{PageBatch, PageWriter, RunFinish, RunStart, TRANSACTION_JOBS};

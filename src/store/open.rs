@@ -213,7 +213,9 @@ pub(crate) fn read_only_connection(file: &Path, shown: &Path) -> Result<Connecti
         .map_err(sqlite)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
     // SQLite opens the WAL at the first read: an -shm it cannot open shows here.
-    match conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)) {
+    match conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
         Ok(_) => Ok(conn),
         Err(e) if cannot_use_wal(&e) => {
             tracing::warn!(
@@ -235,7 +237,10 @@ fn read_only_flags() -> OpenFlags {
 
 /// The file as it is, read without locks, journals or anything opened beside it.
 fn immutable_connection(file: &Path) -> rusqlite::Result<Connection> {
-    Connection::open_with_flags(format!("{}?mode=ro&immutable=1", uri(file)), read_only_flags())
+    Connection::open_with_flags(
+        format!("{}?mode=ro&immutable=1", uri(file)),
+        read_only_flags(),
+    )
 }
 
 /// Whether opening the WAL failed for want of the right to create or write beside the file.
@@ -525,7 +530,10 @@ mod tests {
             .pragma_update(None, "user_version", 0)
             .unwrap();
         let before = contents(&path);
-        for result in [Store::open(&path).map(|_| ()), open_read_only(&path).map(|_| ())] {
+        for result in [
+            Store::open(&path).map(|_| ()),
+            open_read_only(&path).map(|_| ()),
+        ] {
             match result {
                 Err(StoreError::Damaged { what, .. }) => {
                     assert!(what.contains("user_version 0"), "{what}")
@@ -560,7 +568,14 @@ mod tests {
         let before = contents(&path);
         let err = Store::open(&path).err().expect("refused");
         assert!(
-            matches!(err, StoreError::TooNew { found: 99, known: SCHEMA_VERSION, .. }),
+            matches!(
+                err,
+                StoreError::TooNew {
+                    found: 99,
+                    known: SCHEMA_VERSION,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         let message = err.to_string();

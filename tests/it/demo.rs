@@ -52,7 +52,11 @@ fn demo_syncs_and_answers_and_can_run_again() {
     }
     // The README's next commands work on what it made.
     gaussjobs_in(dir.path(), Path::new("gaussjobs-demo.db"))
-        .args(["query", "sql", "SELECT job_status, count(*) FROM jobs GROUP BY 1"])
+        .args([
+            "query",
+            "sql",
+            "SELECT job_status, count(*) FROM jobs GROUP BY 1",
+        ])
         .assert()
         .success();
 

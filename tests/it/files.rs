@@ -90,7 +90,11 @@ fn check_answers(db: &Path, (jobs, failed): (i64, i64), run: impl Fn(&[&str]) ->
     assert_eq!((total, failures), (jobs, failed));
     let status = run(&["status", "--format", "json"]);
     assert_eq!(status[0]["jobs"].as_i64(), Some(jobs), "{status}");
-    assert_eq!(status[0]["last_run_outcome"].as_str(), Some("ok"), "{status}");
+    assert_eq!(
+        status[0]["last_run_outcome"].as_str(),
+        Some("ok"),
+        "{status}"
+    );
 }
 
 /// Skips (or under CI fails) a test that cannot be run here.
@@ -197,9 +201,13 @@ fn a_reader_without_write_access_sees_what_a_running_sync_committed() {
     mode(world.dir.path(), 0o755);
     let as_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
     let mut cmd = fresh_std_command(bin(), world.dir.path());
-    cmd.arg("--db")
-        .arg(&world.db)
-        .args(["query", "sql", "SELECT count(*) AS runs FROM sync_runs", "--format", "json"]);
+    cmd.arg("--db").arg(&world.db).args([
+        "query",
+        "sql",
+        "SELECT count(*) AS runs FROM sync_runs",
+        "--format",
+        "json",
+    ]);
     if as_root {
         cmd.uid(NOBODY).gid(NOBODY);
     }
@@ -214,7 +222,11 @@ fn a_reader_without_write_access_sees_what_a_running_sync_committed() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer[0]["runs"].as_i64(), Some(2), "{answer}");
-    assert!(out.stderr.is_empty(), "read through the WAL, no fallback: {}", stderr_of(&out));
+    assert!(
+        out.stderr.is_empty(),
+        "read through the WAL, no fallback: {}",
+        stderr_of(&out)
+    );
     drop(writer);
 }
 
@@ -296,10 +308,7 @@ fn a_foreign_file_in_wal_mode_is_refused_with_file_and_wal_unchanged() {
 fn tables_without_a_schema_version_are_refused_untouched() {
     let world = world();
     archive_without_lock(&world);
-    world
-        .conn()
-        .pragma_update(None, "user_version", 0)
-        .unwrap();
+    world.conn().pragma_update(None, "user_version", 0).unwrap();
     refused_untouched(&world, 2, &["user_version 0", "left untouched"]);
 }
 
@@ -345,7 +354,10 @@ fn a_fifo_or_a_device_as_the_archive_is_refused_at_once() {
     for mut cmd in runs {
         let out = cmd.assert().code(2);
         let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-        assert!(stderr.contains("is a FIFO (named pipe), not an archive file"), "{stderr}");
+        assert!(
+            stderr.contains("is a FIFO (named pipe), not an archive file"),
+            "{stderr}"
+        );
     }
     assert!(!beside(&fifo, ".lock").exists());
 
@@ -372,5 +384,8 @@ fn a_sync_through_a_symlink_meets_the_lock_of_the_real_path() {
     assert!(stderr.contains("another sync holds"), "{stderr}");
     drop(held);
     world.sync(&["--since", "11d"]).assert().success();
-    assert!(counts(&real).0 > 0, "the sync wrote the archive the link names");
+    assert!(
+        counts(&real).0 > 0,
+        "the sync wrote the archive the link names"
+    );
 }
