@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -13,7 +12,7 @@ use gaussjobs::store::{SyncLock, SCHEMA_VERSION};
 use rusqlite::Connection;
 use serde_json::Value;
 
-use crate::support::{bin, fresh_env, fresh_std_command, gaussjobs_in, now, World};
+use crate::support::{bin, fresh_env, fresh_std_command, gaussjobs_in, now, run_as, World};
 
 /// The user a test runs a reader as when it runs as root: root writes whatever the modes say.
 const NOBODY: u32 = 65534;
@@ -134,7 +133,7 @@ fn queries_on_a_read_only_archive_in_a_read_only_directory_change_nothing() {
         let mut cmd = fresh_std_command(bin(), world.dir.path());
         cmd.arg("--db").arg(&world.db).args(args);
         if as_root {
-            cmd.uid(NOBODY).gid(NOBODY);
+            run_as(&mut cmd, NOBODY);
         }
         match cmd.output() {
             Ok(out) => Some(out),
@@ -153,7 +152,7 @@ fn queries_on_a_read_only_archive_in_a_read_only_directory_change_nothing() {
     let mut writable = fresh_std_command("test", world.dir.path());
     writable.arg("-w").arg(&archive_dir);
     if as_root {
-        writable.uid(NOBODY).gid(NOBODY);
+        run_as(&mut writable, NOBODY);
     }
     if writable.status().unwrap().success() {
         mode(&archive_dir, 0o755);
@@ -209,7 +208,7 @@ fn a_reader_without_write_access_sees_what_a_running_sync_committed() {
         "json",
     ]);
     if as_root {
-        cmd.uid(NOBODY).gid(NOBODY);
+        run_as(&mut cmd, NOBODY);
     }
     let out = match cmd.output() {
         Ok(out) => out,
