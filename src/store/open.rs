@@ -281,7 +281,7 @@ fn identify(conn: &Connection, path: &Path) -> Result<Identity> {
         } else {
             Err(StoreError::Damaged {
                 path: shown(),
-                what: "has tables but no schema version (user_version 0)".into(),
+                what: "has no schema version (user_version 0) though it has tables".into(),
             })
         };
     }
