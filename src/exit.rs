@@ -77,6 +77,7 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
             return match store {
                 StoreError::Locked { .. } => LOCKED,
                 StoreError::NotSqlite { .. } | StoreError::NotAnArchive { .. } => USAGE,
+                StoreError::NotAFile { .. } | StoreError::Damaged { .. } => USAGE,
                 StoreError::Missing { .. } => USAGE,
                 _ => FAILED,
             };
@@ -161,7 +162,15 @@ fn store_hint(err: &StoreError) -> Option<String> {
         StoreError::NotSqlite { .. } | StoreError::NotAnArchive { .. } => {
             Some("pass --db with a new file name or an existing gaussjobs archive".into())
         }
-        StoreError::TooNew { .. } => Some("upgrade gaussjobs to read this archive".into()),
+        StoreError::TooNew { found, .. } => Some(format!(
+            "upgrade gaussjobs to a version that knows schema {found}, then sync or query this archive with it"
+        )),
+        StoreError::NotAFile { .. } => {
+            Some("pass --db with the path of an archive file, or of a new one".into())
+        }
+        StoreError::Damaged { .. } => Some(
+            "pass --db with a new file name, or restore the archive from a backup".into(),
+        ),
         StoreError::TooOld { .. } => Some(
             "run `gaussjobs sync` once: it brings the archive up to date, then queries work".into(),
         ),

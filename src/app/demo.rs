@@ -1,9 +1,15 @@
 //! The demo: a simulator on a free loopback port, two syncs into a demo archive in the current
 //! directory (the second after the world moved on), and a few answers. What a newcomer runs
 //! first; it needs no cloud account and no network beyond loopback.
+//!
+//! It writes only its own file, `gaussjobs-demo.db` here, never the archive `--db` or
+//! `GAUSSJOBS_DB` names: those name the user's real archive (a shell profile or a cron
+//! environment sets them), which the demo must neither delete nor fill with simulated jobs.
+//! It marks the file it makes as a demo archive and replaces only a file so marked that no
+//! real sync has written into since.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
@@ -15,12 +21,15 @@ use crate::api::Secret;
 use crate::exit::usage_with_hint;
 use crate::query::{Filter, JobsQuery, Order, QueryRequest, Question};
 use crate::simulate::{SimConfig, SimJob, Simulator, TimeField, DEFAULT_PROJECT_ID, DEFAULT_TOKEN};
-use crate::store::{open_read_only, StoreError};
+use crate::store::{demo_file, open_read_only, DemoFile, Store};
 use crate::sync::{RunControl, SyncOptions};
 use crate::time;
 
 /// Days of history the demo's simulator holds.
 const DEMO_DAYS: u32 = 60;
+
+/// The demo's own archive, in the current directory.
+pub(crate) const DEMO_DB: &str = "gaussjobs-demo.db";
 
 /// What `gaussjobs demo` was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,12 +38,24 @@ pub(crate) struct DemoRequest {
     pub jobs: usize,
 }
 
-/// Runs the demo into `db`.
+/// Runs the demo into its own archive, [`DEMO_DB`]. `asked` is the archive `--db` or
+/// `GAUSSJOBS_DB` named, which the demo does not use; a note on `err` says so.
 pub(crate) async fn run(
-    db: &Path,
+    asked: Option<&Path>,
     request: &DemoRequest,
     out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let db = PathBuf::from(DEMO_DB);
+    let db = db.as_path();
+    if let Some(asked) = asked.filter(|asked| !same_file(asked, db)) {
+        writeln!(
+            err,
+            "note: the demo writes only its own archive, ./{DEMO_DB}; it does not use {} \
+             (--db or GAUSSJOBS_DB), and leaves it as it is",
+            asked.display()
+        )?;
+    }
     replace_previous_demo(db)?;
     let now = time::now_secs();
     let simulator = Simulator::new(SimConfig {
@@ -49,6 +70,8 @@ pub(crate) async fn run(
         .await
         .context("cannot open a loopback port for the demo's simulator")?;
     let url = Url::parse(&format!("http://{}", listener.local_addr()?))?;
+    // Marked before the first sync: a demo stopped half-way is still the demo's to replace.
+    Store::open(db)?.mark_as_demo(url.as_str())?;
     let server = {
         let simulator = simulator.clone();
         tokio::spawn(async move { simulator.serve(listener).await })
@@ -178,35 +201,23 @@ fn add_running_jobs(simulator: &Simulator, now: DateTime<Utc>) -> Vec<String> {
         .collect()
 }
 
-/// The demo starts from an empty archive. It replaces an earlier demo's archive (one that only
-/// ever synced from loopback) and refuses to touch anything else.
+/// The demo starts from an empty archive. It replaces an earlier demo's archive (marked as
+/// the demo's, and synced only from the demo's simulators) and refuses to touch anything
+/// else.
 fn replace_previous_demo(db: &Path) -> anyhow::Result<()> {
-    if !db.exists() {
-        return Ok(());
-    }
-    let refuse = || {
-        usage_with_hint(
-            format!(
-                "{} exists and is not a demo archive; the demo will not replace it",
-                db.display()
-            ),
-            "run the demo in another directory, or pass --db with a new file name",
-        )
-    };
-    let conn = match open_read_only(db) {
-        Ok(conn) => conn,
-        Err(StoreError::Missing { .. }) => return Err(refuse()),
-        Err(e) => return Err(e.into()),
-    };
-    let foreign: i64 = conn.query_row(
-        "SELECT count(*) FROM sync_runs
-         WHERE endpoint NOT LIKE 'http://127.0.0.1:%' AND endpoint NOT LIKE 'http://localhost:%'",
-        [],
-        |r| r.get(0),
-    )?;
-    drop(conn);
-    if foreign > 0 {
-        return Err(refuse());
+    match demo_file(db)? {
+        DemoFile::Absent => return Ok(()),
+        DemoFile::Demo => {}
+        DemoFile::NotDemo(why) => {
+            return Err(usage_with_hint(
+                format!(
+                    "{} exists and is not a demo archive ({why}); the demo will not replace it",
+                    db.display()
+                ),
+                "the demo writes only ./gaussjobs-demo.db: run it in another directory, or \
+                 move that file away if it is yours",
+            ))
+        }
     }
     for suffix in ["", "-wal", "-shm"] {
         let mut name = db.as_os_str().to_owned();
@@ -218,6 +229,18 @@ fn replace_previous_demo(db: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `a` and `b` name one file (or would, once it exists).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let canonical = |p: &Path| {
+        let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        match (p.parent().map(std::fs::canonicalize), p.file_name()) {
+            (Some(Ok(dir)), Some(name)) => dir.join(name),
+            _ => p,
+        }
+    };
+    canonical(a) == canonical(b)
 }
 
 /// The arguments as one would type them in a shell.

@@ -104,7 +104,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 jobs: args.jobs as usize,
             };
             let stdout = std::io::stdout();
-            demo::run(&db, &request, &mut stdout.lock()).await
+            let asked = cli.db.as_deref();
+            demo::run(asked, &request, &mut stdout.lock(), &mut std::io::stderr()).await
         }
         Command::Completions { shell } => {
             let mut command = Cli::command();

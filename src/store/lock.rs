@@ -3,11 +3,17 @@
 //! An OS file lock on `<archive>.lock` beside the archive: the kernel releases it when the
 //! holder exits, however it dies, so a killed run never blocks the next one. The file's text
 //! names the holder for the message the second run prints.
+//!
+//! The lock is made beside the file the path leads to, symlinks followed, so two paths to one
+//! archive take one lock; and only once the file is known to be one a sync may write, so a
+//! refused file gets no `.lock` beside it.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::file::resolve;
+use super::open::check_archive;
 use super::{Result, StoreError};
 use crate::time;
 
@@ -77,6 +83,7 @@ impl SyncLock {
 }
 
 fn open_lock_file(db: &Path) -> Result<(File, PathBuf)> {
+    check_archive(db)?;
     let path = lock_path(db);
     match OpenOptions::new()
         .read(true)
@@ -90,11 +97,9 @@ fn open_lock_file(db: &Path) -> Result<(File, PathBuf)> {
     }
 }
 
-/// `<archive>.lock`, beside the archive.
+/// `<archive>.lock`, beside the file `db` leads to.
 pub fn lock_path(db: &Path) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".lock");
-    PathBuf::from(name)
+    super::file::beside(&resolve(db), ".lock")
 }
 
 /// This machine's name, for the holder line; "unknown host" when it cannot be read.
@@ -127,6 +132,38 @@ mod tests {
         }
         drop(first);
         SyncLock::acquire(&db).unwrap();
+    }
+
+    #[test]
+    fn one_archive_through_a_symlink_is_one_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a.db");
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&db, &link).unwrap();
+        let first = SyncLock::acquire(&db).unwrap();
+        assert!(matches!(
+            SyncLock::acquire(&link),
+            Err(StoreError::Locked { .. })
+        ));
+        drop(first);
+        let through_link = SyncLock::acquire(&link).unwrap();
+        assert_eq!(through_link.path(), lock_path(&db));
+    }
+
+    #[test]
+    fn a_refused_file_gets_no_lock_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let notes = dir.path().join("notes.txt");
+        std::fs::write(&notes, b"not a database").unwrap();
+        assert!(matches!(
+            SyncLock::acquire(&notes),
+            Err(StoreError::NotSqlite { .. })
+        ));
+        assert!(matches!(
+            SyncLock::acquire_waiting(&notes),
+            Err(StoreError::NotSqlite { .. })
+        ));
+        assert!(!lock_path(&notes).exists());
     }
 
     #[test]

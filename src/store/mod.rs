@@ -9,6 +9,8 @@
 //! with SQLITE_BUSY when a reader tries to become a writer.
 
 mod coverage;
+mod demo;
+mod file;
 mod indexes;
 mod jobs;
 mod lock;
@@ -24,6 +26,7 @@ pub(crate) mod test_support;
 use std::path::PathBuf;
 
 pub use coverage::{merge, subtract, Coverage, Window};
+pub use demo::{demo_file, DemoFile};
 pub use jobs::{JobRecord, PageCounts};
 pub use lock::SyncLock;
 pub use open::{open_current_read_only, open_read_only, Store, SCHEMA_VERSION};
@@ -40,7 +43,10 @@ pub enum StoreError {
     NotSqlite { path: PathBuf },
     #[error("{path} is an SQLite database but not a gaussjobs archive; it was left untouched")]
     NotAnArchive { path: PathBuf },
-    #[error("{path} was written by a newer gaussjobs (schema {found}, this one knows {known})")]
+    #[error(
+        "{path} was written by a newer gaussjobs (archive schema {found}; this gaussjobs knows \
+         schema {known} at most); it was left untouched"
+    )]
     TooNew {
         path: PathBuf,
         found: i64,
@@ -68,6 +74,16 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{path} is {kind}, not an archive file; it was not opened")]
+    NotAFile { path: PathBuf, kind: &'static str },
+    #[error("cannot read {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} looks like a gaussjobs archive but {what}; it was left untouched")]
+    Damaged { path: PathBuf, what: String },
 }
 
 pub(crate) type Result<T> = std::result::Result<T, StoreError>;

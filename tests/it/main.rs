@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod demo;
+mod files;
 mod hostile_api;
 mod ledger;
 mod query;

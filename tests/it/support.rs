@@ -121,6 +121,12 @@ pub fn fresh_std_command(program: impl AsRef<OsStr>, dir: &Path) -> StdCommand {
     cmd
 }
 
+/// Runs `cmd` as the user and group `id` (root can; others get an error from the spawn).
+pub fn run_as(cmd: &mut StdCommand, id: u32) -> &mut StdCommand {
+    use std::os::unix::process::CommandExt;
+    cmd.uid(id).gid(id)
+}
+
 /// The binary in a fresh environment, run in `dir` against the archive `db`.
 pub fn gaussjobs_in(dir: &Path, db: &Path) -> Command {
     let mut cmd = fresh_command(dir);
