@@ -136,6 +136,17 @@ pub struct SyncArgs {
     #[arg(long, requires = "config")]
     pub account: Vec<String>,
 
+    /// Also trust the CA certificates in this PEM file (a corporate TLS-inspecting proxy's
+    /// CA, a private endpoint's). The system's store and SSL_CERT_FILE / SSL_CERT_DIR are
+    /// always trusted; verification is never turned off.
+    #[arg(long, env = "GAUSSJOBS_CA_BUNDLE", value_name = "PATH")]
+    pub ca_bundle: Option<PathBuf>,
+
+    /// Send every request through this HTTP(S) proxy (http://[user:password@]host:port),
+    /// instead of the one HTTPS_PROXY / HTTP_PROXY names; NO_PROXY still applies.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
     /// Where the first sync starts (create time): 2024-03-01, 2024-03-01T00:00:00Z, 30d, ...
     /// Later syncs continue from the archive's state; an earlier --since backfills.
     #[arg(long)]

@@ -148,8 +148,12 @@ fn api_hint(err: &ApiError) -> Option<String> {
             "the server sent far more than any page of jobs: check --endpoint and any proxy in between; the next sync fetches this listing again"
                 .into(),
         ),
+        ApiError::Untrusted { .. } => Some(
+            "if a proxy or your organisation re-signs TLS traffic, pass its CA certificate as --ca-bundle PATH (or GAUSSJOBS_CA_BUNDLE, or ca_bundle in the config), or set SSL_CERT_FILE; verification is never turned off"
+                .into(),
+        ),
         ApiError::Unreachable { .. } | ApiError::Timeout { .. } => Some(
-            "check --endpoint or --region, the network and any proxy; nothing archived was lost"
+            "check --endpoint or --region, the network and any proxy (HTTPS_PROXY, NO_PROXY, --proxy); nothing archived was lost"
                 .into(),
         ),
         _ => None,
@@ -206,6 +210,13 @@ pub fn api_code(err: &anyhow::Error) -> Option<String> {
         .find_map(|api| api.code().map(|code| redact(code).into_owned()))
 }
 
+/// The request id of the first API error in the chain that has one.
+pub fn api_request_id(err: &anyhow::Error) -> Option<String> {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<ApiError>())
+        .find_map(|api| api.request_id().map(|id| redact(id).into_owned()))
+}
+
 /// The outcome's name in `sync --json` for an exit code.
 pub fn outcome_name(code: u8) -> &'static str {
     match code {
@@ -221,6 +232,7 @@ pub fn outcome_name(code: u8) -> &'static str {
 pub fn to_json(err: &anyhow::Error) -> serde_json::Value {
     serde_json::json!({
         "code": api_code(err),
+        "request_id": api_request_id(err),
         "message": message(err),
     })
 }
@@ -236,6 +248,7 @@ mod tests {
             code: Some("DBS.280005".into()),
             message: Some("oops\u{1b}[2J\u{1b}]0;owned\u{7}".into()),
             retry_after: None,
+            request_id: None,
         });
         let mut out = Vec::new();
         report(&err, &mut out);
@@ -280,6 +293,7 @@ mod tests {
             code: Some("APIGW.0301".into()),
             message: Some("Incorrect IAM authentication information".into()),
             retry_after: None,
+            request_id: None,
         };
         let err = anyhow::Error::from(api).context("project p");
         let json = to_json(&err);
@@ -305,6 +319,7 @@ mod tests {
             code: None,
             message: None,
             retry_after: None,
+            request_id: None,
         };
         assert_eq!(
             reported(anyhow::Error::from(refused).context("project p")),
@@ -312,6 +327,7 @@ mod tests {
              hint: the API is rate limited: lower --max-rps or --concurrency\n"
         );
         let unreadable = ApiError::Malformed {
+            request_id: None,
             detail: "eof".into(),
         };
         assert_eq!(

@@ -10,6 +10,7 @@ use reqwest::Request;
 
 use super::error::ApiError;
 use super::iam::IamSession;
+use super::metadata::MetadataSession;
 use super::secret::Secret;
 use super::signer;
 
@@ -33,6 +34,9 @@ pub enum Credential {
     AkSk(AkSk),
     /// A token got from IAM with a password, cached, refreshed once on a 401.
     Iam(Arc<IamSession>),
+    /// Temporary AK/SK from the ECS / CCE metadata service, fetched again before they
+    /// expire (and once on a 401).
+    Metadata(Arc<MetadataSession>),
 }
 
 const X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
@@ -73,6 +77,32 @@ impl Credential {
                 sign_request(keys, request, project_id, now)?;
                 Ok(0)
             }
+            Credential::Metadata(session) => {
+                let (keys, generation) = session.keys(now).await?;
+                let keys = AkSk {
+                    ak: keys.ak,
+                    sk: keys.sk,
+                    security_token: Some(keys.security_token),
+                };
+                sign_request(&keys, request, project_id, now)?;
+                Ok(generation)
+            }
+        }
+    }
+
+    /// Where the credential comes from, in a few words for `doctor` and logs; never a value.
+    pub fn kind(&self) -> String {
+        match self {
+            Credential::Token(_) => "an IAM token".into(),
+            Credential::AkSk(keys) if keys.security_token.is_some() => {
+                "a temporary AK/SK with a security token".into()
+            }
+            Credential::AkSk(_) => "a permanent AK/SK".into(),
+            Credential::Iam(_) => "an IAM password login".into(),
+            Credential::Metadata(session) => format!(
+                "temporary AK/SK from the metadata service at {}",
+                session.endpoint()
+            ),
         }
     }
 
@@ -81,6 +111,7 @@ impl Credential {
     pub async fn refresh(&self, generation: u64) -> Result<bool, ApiError> {
         match self {
             Credential::Iam(session) => session.refresh(generation).await,
+            Credential::Metadata(session) => Ok(session.refresh(generation).await),
             _ => Ok(false),
         }
     }

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -17,13 +17,18 @@ use url::Url;
 use super::auth::Credential;
 use super::error::ApiError;
 use super::model::{Language, ListJobsPage, ListJobsRequest};
-use super::transport::{self, BodyError};
+use super::transport::{self, BodyError, Network};
 
 /// Everything the client needs to reach one project at one endpoint.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// The service endpoint, e.g. `https://gaussdb.cn-north-4.myhuaweicloud.com`.
     pub endpoint: Url,
+    /// Endpoints tried in order, after `endpoint`, when the one in use cannot be reached
+    /// (`HUAWEICLOUD_SDK_REGION_GAUSSDB_{REGION}` lists several).
+    pub fallbacks: Vec<Url>,
+    /// Trusted roots and proxy.
+    pub network: Network,
     pub project_id: String,
     pub credential: Credential,
     pub language: Language,
@@ -65,42 +70,59 @@ impl Default for RetryPolicy {
     }
 }
 
-/// The error body shapes: service errors use `error_msg`, the gateway `error_message`.
+/// The error body shapes: service errors use `error_msg`, the gateway `error_message`; some
+/// carry the call's `request_id` too.
 #[derive(Deserialize)]
 struct ErrorBody {
     error_code: Option<String>,
     error_msg: Option<String>,
     error_message: Option<String>,
+    request_id: Option<String>,
 }
+
+/// The header the gateway names each call with.
+const X_REQUEST_ID: &str = "x-request-id";
 
 /// The client. Cheap to share behind an `Arc`; counts every HTTP attempt it makes.
 pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
-    url: Url,
+    /// The listing URL at each endpoint, `endpoint` first.
+    urls: Vec<Url>,
+    /// The endpoint in use: moves on (never back) when one cannot be reached.
+    current: AtomicUsize,
     limiter: DefaultDirectRateLimiter,
     requests: AtomicU64,
+    /// The `Date` of the newest answer, for the clock check of `doctor`.
+    server_date: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Client, ApiError> {
+        let mut urls = Vec::new();
+        for endpoint in std::iter::once(&config.endpoint).chain(&config.fallbacks) {
+            let invalid = |detail: String| ApiError::InvalidEndpoint {
+                endpoint: endpoint.to_string(),
+                detail,
+            };
+            if !matches!(endpoint.scheme(), "http" | "https") {
+                return Err(invalid("the scheme must be http or https".into()));
+            }
+            let mut url = endpoint.clone();
+            url.path_segments_mut()
+                .map_err(|_| invalid("it cannot hold a path".into()))?
+                .pop_if_empty()
+                .extend(["v3", &config.project_id, "scheduled-jobs"]);
+            urls.push(url);
+        }
         let invalid = |detail: String| ApiError::InvalidEndpoint {
             endpoint: config.endpoint.to_string(),
             detail,
         };
-        if !matches!(config.endpoint.scheme(), "http" | "https") {
-            return Err(invalid("the scheme must be http or https".into()));
-        }
-        let mut url = config.endpoint.clone();
-        url.path_segments_mut()
-            .map_err(|_| invalid("it cannot hold a path".into()))?
-            .pop_if_empty()
-            .extend(["v3", &config.project_id, "scheduled-jobs"]);
-        let http = reqwest::Client::builder()
+        let http = transport::client_builder(&config.network)
+            .map_err(invalid)?
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
-            .user_agent(concat!("gaussjobs/", env!("CARGO_PKG_VERSION")))
-            .redirect(transport::redirect_policy())
             .build()
             .map_err(|e| invalid(e.to_string()))?;
         // Evenly spaced requests: a burst of one keeps every one-second window under the
@@ -120,11 +142,18 @@ impl Client {
             .allow_burst(NonZeroU32::MIN);
         Ok(Client {
             http,
-            url,
+            urls,
+            current: AtomicUsize::new(0),
             limiter: RateLimiter::direct(quota),
             requests: AtomicU64::new(0),
+            server_date: std::sync::Mutex::new(None),
             config,
         })
+    }
+
+    /// The server's clock as the newest answer's `Date` header gave it.
+    pub fn server_date(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        *self.server_date.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// HTTP attempts made so far, retries included.
@@ -172,26 +201,53 @@ impl Client {
             .await
     }
 
+    /// The endpoint requests go to now.
+    pub fn endpoint_in_use(&self) -> &Url {
+        let i = self.current.load(Ordering::Relaxed);
+        match i {
+            0 => &self.config.endpoint,
+            i => &self.config.fallbacks[i - 1],
+        }
+    }
+
     /// One HTTP attempt; with an IAM login, a refused token is replaced once and the request
-    /// sent again.
+    /// sent again; an endpoint that cannot be reached gives way to the next one listed.
     async fn list_jobs_once(&self, request: &ListJobsRequest) -> Result<ListJobsPage, ApiError> {
         let mut refreshed = false;
         loop {
-            let (result, generation) = self.attempt(request).await;
+            let in_use = self.current.load(Ordering::Relaxed);
+            let (result, generation) = self.attempt(request, in_use).await;
             match result {
                 Err(ApiError::Http { status: 401, .. })
                     if !refreshed && self.config.credential.refresh(generation).await? =>
                 {
                     refreshed = true;
                 }
+                Err(ApiError::Unreachable { endpoint, detail }) if in_use + 1 < self.urls.len() => {
+                    // Another worker may have moved on already; only one move per failure.
+                    let _ = self.current.compare_exchange(
+                        in_use,
+                        in_use + 1,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                    tracing::warn!(
+                        "cannot reach {endpoint} ({detail}); trying {}",
+                        self.endpoint_in_use()
+                    );
+                }
                 result => return result,
             }
         }
     }
 
-    async fn attempt(&self, request: &ListJobsRequest) -> (Result<ListJobsPage, ApiError>, u64) {
+    async fn attempt(
+        &self,
+        request: &ListJobsRequest,
+        endpoint: usize,
+    ) -> (Result<ListJobsPage, ApiError>, u64) {
         self.limiter.until_ready().await;
-        let mut url = self.url.clone();
+        let mut url = self.urls[endpoint].clone();
         // The URL builder percent-encodes every value, so the `+` of `+0000` goes out as
         // `%2B`; a bare `+` would reach the server as a space.
         url.query_pairs_mut().extend_pairs(request.query_pairs());
@@ -204,7 +260,7 @@ impl Client {
             .build();
         let mut http_request = match built {
             Ok(r) => r,
-            Err(e) => return (Err(self.transport_error(e)), 0),
+            Err(e) => return (Err(self.transport_error(e, endpoint)), 0),
         };
         // Signed last, over the request exactly as it goes out.
         let generation = match self
@@ -226,15 +282,19 @@ impl Client {
             limit = request.limit,
             "GET scheduled-jobs"
         );
-        (self.send(http_request).await, generation)
+        (self.send(http_request, endpoint).await, generation)
     }
 
-    async fn send(&self, http_request: reqwest::Request) -> Result<ListJobsPage, ApiError> {
+    async fn send(
+        &self,
+        http_request: reqwest::Request,
+        endpoint: usize,
+    ) -> Result<ListJobsPage, ApiError> {
         let response = self
             .http
             .execute(http_request)
             .await
-            .map_err(|e| self.transport_error(e))?;
+            .map_err(|e| self.transport_error(e, endpoint))?;
         if let Some(to) = transport::redirect_target(&response) {
             return Err(ApiError::Redirected {
                 status: response.status().as_u16(),
@@ -248,41 +308,72 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
+        let request_id = request_id_of(response.headers());
+        if let Some(date) = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+        {
+            *self.server_date.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(date.with_timezone(&chrono::Utc));
+        }
         let body = transport::read_body(response).await.map_err(|e| match e {
             BodyError::TooLarge => ApiError::TooLarge {
-                request: format!("GET {}", self.url),
+                request: format!("GET {}", self.urls[endpoint]),
                 cap: transport::cap_text(),
             },
-            BodyError::Transport(e) => self.transport_error(e),
+            BodyError::Transport(e) => self.transport_error(e, endpoint),
         })?;
-        parse_response(status, retry_after, &body)
+        let result = parse_response(status, retry_after, request_id, &body);
+        if let Err(e) = &result {
+            tracing::debug!(request_id = e.request_id(), "{e}");
+        }
+        result
     }
 
-    fn transport_error(&self, e: reqwest::Error) -> ApiError {
-        let endpoint = self.config.endpoint.to_string();
+    fn transport_error(&self, e: reqwest::Error, endpoint: usize) -> ApiError {
+        let url = &self.urls[endpoint];
+        let shown = match endpoint {
+            0 => self.config.endpoint.to_string(),
+            i => self.config.fallbacks[i - 1].to_string(),
+        };
         if e.is_timeout() {
-            ApiError::Timeout {
-                endpoint,
+            return ApiError::Timeout {
+                endpoint: shown,
                 seconds: self.config.timeout.as_secs(),
+            };
+        }
+        let detail = transport::innermost(&e);
+        if transport::is_untrusted(&detail) {
+            ApiError::Untrusted {
+                host: url.host_str().unwrap_or_default().to_string(),
+                detail,
             }
         } else {
-            // The innermost cause says what happened ("Connection refused"); reqwest's own
-            // text only says a request failed.
-            let mut detail = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                detail = s.to_string();
-                source = s.source();
+            ApiError::Unreachable {
+                endpoint: shown,
+                detail,
             }
-            ApiError::Unreachable { endpoint, detail }
         }
     }
+}
+
+/// The `X-Request-Id` of an answer, when it has a readable one.
+fn request_id_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get(X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
 }
 
 /// A page, or the error a non-2xx body describes.
 fn parse_response(
     status: StatusCode,
     retry_after: Option<Duration>,
+    request_id: Option<String>,
     bytes: &[u8],
 ) -> Result<ListJobsPage, ApiError> {
     // Checked, not lossily decoded: a page is ~50 KB of valid UTF-8, and the lossy path
@@ -293,18 +384,19 @@ fn parse_response(
     };
     if !status.is_success() {
         let parsed: Option<ErrorBody> = serde_json::from_str(&body).ok();
-        let (code, message) = match parsed {
-            Some(b) => (b.error_code, b.error_msg.or(b.error_message)),
-            None => (None, None),
+        let (code, message, body_id) = match parsed {
+            Some(b) => (b.error_code, b.error_msg.or(b.error_message), b.request_id),
+            None => (None, None, None),
         };
         return Err(ApiError::Http {
             status: status.as_u16(),
             code,
             message,
             retry_after,
+            request_id: request_id.or(body_id),
         });
     }
-    ListJobsPage::from_json(&body).map_err(|detail| ApiError::Malformed { detail })
+    ListJobsPage::from_json(&body).map_err(|detail| ApiError::Malformed { detail, request_id })
 }
 
 #[cfg(test)]
@@ -316,6 +408,8 @@ mod tests {
     fn client_of(url: &str) -> Client {
         Client::new(ClientConfig {
             endpoint: url.parse().unwrap(),
+            fallbacks: Vec::new(),
+            network: Network::default(),
             project_id: DEFAULT_PROJECT_ID.into(),
             credential: Credential::Token(Secret::new(crate::simulate::DEFAULT_TOKEN)),
             language: Language::default(),
@@ -413,6 +507,7 @@ mod tests {
             code: Some("APIGW.0301".into()),
             message: Some("Incorrect IAM authentication information".into()),
             retry_after: None,
+            request_id: None,
         };
         assert_eq!(
             e.to_string(),
@@ -424,10 +519,11 @@ mod tests {
             code: None,
             message: None,
             retry_after: None,
+            request_id: Some("6c1f0e2a".into()),
         };
         assert_eq!(
             e.to_string(),
-            "the API refused the request: HTTP 503 Service Unavailable"
+            "the API refused the request: HTTP 503 Service Unavailable (request id 6c1f0e2a)"
         );
         assert!(e.is_retryable());
     }

@@ -9,20 +9,30 @@ use reqwest::StatusCode;
 /// A failed call.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The API answered with an error status. `code` and `message` come from its body.
-    #[error("{}", http_message(*status, code.as_deref(), message.as_deref()))]
+    /// The API answered with an error status. `code` and `message` come from its body;
+    /// `request_id` from its `X-Request-Id` header (else the body's `request_id`), the one
+    /// thing Huawei support asks for to find the call in their logs.
+    #[error("{}{}", http_message(*status, code.as_deref(), message.as_deref()), request_id_suffix(request_id.as_deref()))]
     Http {
         status: u16,
         code: Option<String>,
         message: Option<String>,
         retry_after: Option<Duration>,
+        request_id: Option<String>,
     },
     #[error("cannot reach {endpoint}: {detail}")]
     Unreachable { endpoint: String, detail: String },
     #[error("no answer from {endpoint} within {seconds}s")]
     Timeout { endpoint: String, seconds: u64 },
-    #[error("the API's answer could not be read: {detail}")]
-    Malformed { detail: String },
+    #[error("the API's answer could not be read: {detail}{}", request_id_suffix(request_id.as_deref()))]
+    Malformed {
+        detail: String,
+        request_id: Option<String>,
+    },
+    /// The server's certificate did not verify against the trusted roots (the system's,
+    /// `SSL_CERT_FILE` / `SSL_CERT_DIR`, and `--ca-bundle`).
+    #[error("the TLS certificate of {host} was not trusted: {detail}")]
+    Untrusted { host: String, detail: String },
     #[error("invalid endpoint {endpoint:?}: {detail}")]
     InvalidEndpoint { endpoint: String, detail: String },
     /// The credential cannot be put on a request.
@@ -42,6 +52,12 @@ pub enum ApiError {
     /// The answer was longer than `transport::MAX_BODY_BYTES`; reading it stopped there.
     #[error("the answer to {request} exceeded the {cap} cap on a response body (a page of 100 jobs is well under 1 MiB), so reading it stopped")]
     TooLarge { request: String, cap: String },
+}
+
+fn request_id_suffix(request_id: Option<&str>) -> String {
+    request_id
+        .map(|id| format!(" (request id {id})"))
+        .unwrap_or_default()
 }
 
 fn http_message(status: u16, code: Option<&str>, message: Option<&str>) -> String {
@@ -72,8 +88,19 @@ impl ApiError {
             ApiError::InvalidEndpoint { .. }
             | ApiError::BadCredential { .. }
             | ApiError::Iam { .. }
+            | ApiError::Untrusted { .. }
             | ApiError::Redirected { .. }
             | ApiError::TooLarge { .. } => false,
+        }
+    }
+
+    /// The request id the API gave the failed call, if it gave one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ApiError::Http { request_id, .. } | ApiError::Malformed { request_id, .. } => {
+                request_id.as_deref()
+            }
+            _ => None,
         }
     }
 

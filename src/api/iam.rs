@@ -31,6 +31,8 @@ pub struct IamLogin {
     pub project_id: String,
     /// Where tokens are cached; `None` caches nothing.
     pub cache_dir: Option<PathBuf>,
+    /// Trusted roots and proxy, as for the API.
+    pub network: super::transport::Network,
 }
 
 impl fmt::Debug for IamLogin {
@@ -87,11 +89,11 @@ struct TokenInfo {
 
 impl IamSession {
     pub fn new(login: IamLogin) -> IamSession {
-        let http = reqwest::Client::builder()
+        // A proxy URL that cannot be used was refused when the options were read.
+        let http = transport::client_builder(&login.network)
+            .unwrap_or_default()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("gaussjobs/", env!("CARGO_PKG_VERSION")))
-            .redirect(transport::redirect_policy())
             .build()
             .unwrap_or_default();
         IamSession {

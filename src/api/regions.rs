@@ -27,9 +27,21 @@ const GAUSSDB: &[&str] = &[
     "cn-south-4",
 ];
 
+/// Regions of the European site, whose endpoints end in `myhuaweicloud.eu`.
+const EUROPE: &[&str] = &["eu-west-101"];
+
+/// The domain a region's endpoints are under.
+fn domain(region: &str) -> &'static str {
+    if EUROPE.contains(&region) {
+        "myhuaweicloud.eu"
+    } else {
+        "myhuaweicloud.com"
+    }
+}
+
 /// The service endpoint of a known region.
 pub fn endpoint(region: &str) -> Option<String> {
-    let host = if GAUSSDB.contains(&region) {
+    let host = if GAUSSDB.contains(&region) || EUROPE.contains(&region) {
         "gaussdb"
     } else if GAUSSDBFORMYSQL.contains(&region) {
         "gaussdbformysql"
@@ -38,12 +50,21 @@ pub fn endpoint(region: &str) -> Option<String> {
     } else {
         return None;
     };
-    Some(format!("https://{host}.{region}.myhuaweicloud.com"))
+    Some(format!("https://{host}.{region}.{}", domain(region)))
 }
 
 /// The IAM endpoint of a region.
 pub fn iam_endpoint(region: &str) -> String {
-    format!("https://iam.{region}.myhuaweicloud.com")
+    format!("https://iam.{region}.{}", domain(region))
+}
+
+/// The variable the SDKs read a region's endpoint override from:
+/// `HUAWEICLOUD_SDK_REGION_GAUSSDB_{REGION}`, the region upper-cased with `-` as `_`.
+pub fn override_variable(region: &str) -> String {
+    format!(
+        "HUAWEICLOUD_SDK_REGION_GAUSSDB_{}",
+        region.to_ascii_uppercase().replace('-', "_")
+    )
 }
 
 /// Every known region, sorted, for error messages.
@@ -52,6 +73,7 @@ pub fn known() -> Vec<&'static str> {
         .iter()
         .chain(GAUSSDBFORMYSQL)
         .chain(GAUSSDB_MYSQL)
+        .chain(EUROPE)
         .copied()
         .collect();
     all.sort_unstable();
@@ -76,7 +98,19 @@ mod tests {
             endpoint("cn-east-5").unwrap(),
             "https://gaussdb-mysql.cn-east-5.myhuaweicloud.com"
         );
+        assert_eq!(
+            endpoint("eu-west-101").unwrap(),
+            "https://gaussdb.eu-west-101.myhuaweicloud.eu"
+        );
+        assert_eq!(
+            iam_endpoint("eu-west-101"),
+            "https://iam.eu-west-101.myhuaweicloud.eu"
+        );
         assert_eq!(endpoint("moon-1"), None);
-        assert_eq!(known().len(), 20);
+        assert_eq!(known().len(), 21);
+        assert_eq!(
+            override_variable("cn-north-4"),
+            "HUAWEICLOUD_SDK_REGION_GAUSSDB_CN_NORTH_4"
+        );
     }
 }

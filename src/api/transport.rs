@@ -73,3 +73,84 @@ pub(crate) async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>
 pub(crate) fn cap_text() -> String {
     format!("{} MiB", MAX_BODY_BYTES / (1024 * 1024))
 }
+
+/// How this machine reaches the network: extra certificate authorities to trust on top of the
+/// system's (and `SSL_CERT_FILE` / `SSL_CERT_DIR`), and a proxy that overrides `HTTPS_PROXY`
+/// and friends. The same for the API, IAM and the metadata service of one account.
+#[derive(Clone, Default)]
+pub struct Network {
+    /// Certificates of `--ca-bundle`, already read.
+    pub extra_roots: Vec<reqwest::Certificate>,
+    /// `--proxy`: every request goes through it (except hosts `NO_PROXY` names).
+    pub proxy: Option<Url>,
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network")
+            .field("extra_roots", &self.extra_roots.len())
+            .field("proxy", &self.proxy.as_ref().map(proxy_shown))
+            .finish()
+    }
+}
+
+/// A proxy URL as it may be shown: its password (and a lone user name) as `***`.
+pub fn proxy_shown(url: &Url) -> String {
+    let mut shown = url.clone();
+    if !url.username().is_empty() {
+        if url.password().is_some() {
+            let _ = shown.set_password(Some("***"));
+        } else {
+            let _ = shown.set_username("***");
+        }
+    }
+    shown.to_string()
+}
+
+/// Reads a PEM bundle: every certificate in it. An error when there is none.
+pub fn read_ca_bundle(text: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
+    let certs = reqwest::Certificate::from_pem_bundle(text).map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+    }
+    Ok(certs)
+}
+
+/// A client builder with what every client of this room shares: the user agent, redirects
+/// kept within the origin, the trusted roots and the proxy. Without `--proxy`, reqwest reads
+/// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (either case) itself.
+pub(crate) fn client_builder(network: &Network) -> Result<reqwest::ClientBuilder, String> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("gaussjobs/", env!("CARGO_PKG_VERSION")))
+        .redirect(redirect_policy());
+    for cert in &network.extra_roots {
+        builder = builder.add_root_certificate(cert.clone());
+    }
+    if let Some(url) = &network.proxy {
+        // A proxy added here replaces the environment's; NO_PROXY still exempts its hosts.
+        let proxy = reqwest::Proxy::all(url.as_str())
+            .map_err(|e| format!("--proxy {}: {e}", proxy_shown(url)))?
+            .no_proxy(reqwest::NoProxy::from_env());
+        builder = builder.proxy(proxy);
+    }
+    Ok(builder)
+}
+
+/// The innermost cause of a transport error: it says what happened ("Connection refused",
+/// "invalid peer certificate: UnknownIssuer"); reqwest's own text only says a request failed.
+pub(crate) fn innermost(e: &reqwest::Error) -> String {
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    detail
+}
+
+/// Whether a transport error is a certificate that did not verify.
+pub(crate) fn is_untrusted(detail: &str) -> bool {
+    detail.contains("invalid peer certificate")
+        || detail.contains("UnknownIssuer")
+        || detail.contains("certificate verify failed")
+}

@@ -26,6 +26,8 @@ pub struct Account {
     pub name: String,
     pub region: Option<String>,
     pub endpoint: Option<String>,
+    /// Required unless the account's KooCLI profile names the project.
+    #[serde(default)]
     pub project_id: String,
 
     /// A file holding an IAM token.
@@ -37,8 +39,14 @@ pub struct Account {
     pub sk_env: Option<String>,
     pub security_token_env: Option<String>,
     /// A `credentials.csv` as the console downloads it (`User Name,Access Key Id,Secret
-    /// Access Key`, then one row), or `ak = ...` / `sk = ...` lines.
+    /// Access Key`, then one row), `ak = ...` / `sk = ...` lines, or the SDKs' INI
+    /// credentials file (its `[basic]` section).
     pub aksk_file: Option<PathBuf>,
+
+    /// A KooCLI (`hcloud`) profile to take region, project and keys from.
+    pub hcloud_profile: Option<String>,
+    /// KooCLI's config file [default: ~/.hcloud/config.json].
+    pub hcloud_config: Option<PathBuf>,
 
     /// IAM password login.
     pub iam_user: Option<String>,
@@ -49,6 +57,9 @@ pub struct Account {
     pub iam_password_env: Option<String>,
     /// Overrides the region's IAM endpoint.
     pub iam_endpoint: Option<String>,
+
+    /// A PEM bundle of CA certificates to trust for this account, on top of the system's.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// Reads and checks the file.
@@ -98,9 +109,74 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
     parse(&text, path)
 }
 
-/// Reads AK and SK from a `credentials.csv` (as downloaded from the console) or from
-/// `ak = ...` / `sk = ...` lines. `None` when neither form is found.
-pub fn parse_aksk_file(text: &str) -> Option<(String, String)> {
+/// What the SDKs read from their credentials file (`~/.huaweicloud/credentials`): the
+/// `[basic]` section, the one regional services such as GaussDB use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SdkCredentials {
+    pub ak: Option<String>,
+    pub sk: Option<String>,
+    pub security_token: Option<String>,
+    pub project_id: Option<String>,
+    pub iam_endpoint: Option<String>,
+}
+
+/// The `[basic]` section of an INI credentials file as the SDKs read it: `key = value`
+/// lines, `#` and `;` comments, keys in any case; other sections (`[global]`, for global
+/// services) are not this tool's. `None` when the file has no `[basic]` section.
+pub fn parse_sdk_credentials(text: &str) -> Option<SdkCredentials> {
+    let mut section: Option<String> = None;
+    let mut found = None;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = Some(name.trim().to_ascii_lowercase());
+            if section.as_deref() == Some("basic") {
+                found.get_or_insert_with(SdkCredentials::default);
+            }
+            continue;
+        }
+        if section.as_deref() != Some("basic") {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches('"').to_string();
+        let value = (!value.is_empty()).then_some(value);
+        let c = found.get_or_insert_with(SdkCredentials::default);
+        match key.trim().to_ascii_lowercase().as_str() {
+            "ak" => c.ak = value,
+            "sk" => c.sk = value,
+            "security_token" => c.security_token = value,
+            "project_id" => c.project_id = value,
+            "iam_endpoint" => c.iam_endpoint = value,
+            _ => {}
+        }
+    }
+    found
+}
+
+/// Whether a text is an INI file with sections (a line `[name]`).
+fn has_sections(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .any(|l| l.starts_with('[') && l.ends_with(']') && !l.contains(','))
+}
+
+/// Reads AK and SK (and a security token) from a `credentials.csv` (as downloaded from the
+/// console), from `ak = ...` / `sk = ...` lines, or from an INI file's `[basic]` section as
+/// the SDKs write it. `None` when no form is found.
+pub fn parse_aksk_file(text: &str) -> Option<(String, String, Option<String>)> {
+    if has_sections(text) {
+        let c = parse_sdk_credentials(text)?;
+        return Some((c.ak?, c.sk?, c.security_token));
+    }
+    parse_plain_aksk(text).map(|(ak, sk)| (ak, sk, None))
+}
+
+fn parse_plain_aksk(text: &str) -> Option<(String, String)> {
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
@@ -129,6 +205,79 @@ pub fn parse_aksk_file(text: &str) -> Option<(String, String)> {
         }
     }
     None
+}
+
+/// What a KooCLI profile gives: where, which project, and keys when stored in plain text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HcloudProfile {
+    pub region: Option<String>,
+    pub project_id: Option<String>,
+    pub ak: Option<String>,
+    pub sk: Option<String>,
+    pub security_token: Option<String>,
+}
+
+/// KooCLI's `config.json`: `profiles`, each with a `name`; `authEncrypt` says the keys are
+/// stored encrypted (KooCLI writes it as `true` or `"true"`).
+#[derive(Deserialize)]
+struct HcloudConfig {
+    #[serde(default, rename = "authEncrypt")]
+    auth_encrypt: serde_json::Value,
+    #[serde(default)]
+    profiles: Vec<serde_json::Value>,
+}
+
+/// The profile `name` of a KooCLI config file, or why it cannot be used.
+pub fn parse_hcloud_profile(text: &str, name: &str) -> Result<HcloudProfile, String> {
+    let config: HcloudConfig =
+        serde_json::from_str(text).map_err(|e| format!("it is not KooCLI's JSON: {e}"))?;
+    let text_of = |p: &serde_json::Value, key: &str| {
+        p.get(key)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+    };
+    let names: Vec<String> = config
+        .profiles
+        .iter()
+        .filter_map(|p| text_of(p, "name"))
+        .collect();
+    let Some(profile) = config
+        .profiles
+        .iter()
+        .find(|p| text_of(p, "name").as_deref() == Some(name))
+    else {
+        return Err(format!(
+            "it has no profile {name:?} (profiles: {})",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ));
+    };
+    let encrypted = matches!(&config.auth_encrypt, serde_json::Value::Bool(true))
+        || config.auth_encrypt.as_str() == Some("true");
+    let mut out = HcloudProfile {
+        region: text_of(profile, "region"),
+        project_id: text_of(profile, "projectId"),
+        ..HcloudProfile::default()
+    };
+    if !encrypted {
+        out.ak = text_of(profile, "accessKeyId");
+        out.sk = text_of(profile, "secretAccessKey");
+        out.security_token = text_of(profile, "securityToken");
+    }
+    if out.ak.is_none() || out.sk.is_none() {
+        let why = if encrypted {
+            "KooCLI stores its keys encrypted (authEncrypt), and only KooCLI can read them"
+        } else {
+            "it stores no access key in plain text (an SSO or agency profile?)"
+        };
+        return Err(format!("profile {name:?}: {why}"));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -167,11 +316,44 @@ sk_env = "STAGING_SK"
     #[test]
     fn reads_aksk_files() {
         let csv = "User Name,Access Key Id,Secret Access Key\nrobot,AK123,SK456\n";
-        assert_eq!(parse_aksk_file(csv), Some(("AK123".into(), "SK456".into())));
+        assert_eq!(
+            parse_aksk_file(csv),
+            Some(("AK123".into(), "SK456".into(), None))
+        );
         assert_eq!(
             parse_aksk_file("ak = AK1\nsk = \"SK2\"\n"),
-            Some(("AK1".into(), "SK2".into()))
+            Some(("AK1".into(), "SK2".into(), None))
         );
         assert_eq!(parse_aksk_file("nothing"), None);
+    }
+
+    #[test]
+    fn an_sdk_credentials_file_is_read_from_its_basic_section() {
+        // The [global] section comes last: its keys are for global services, not these.
+        let ini = "# written by the SDK\n[basic]\nak = BASICAK\nsk = basic-sk\nsecurity_token = sts\nproject_id = p1\n\n[global]\nak = GLOBALAK\nsk = global-sk\ndomain_id = d\n";
+        assert_eq!(
+            parse_aksk_file(ini),
+            Some(("BASICAK".into(), "basic-sk".into(), Some("sts".into())))
+        );
+        let c = parse_sdk_credentials(ini).unwrap();
+        assert_eq!(c.project_id.as_deref(), Some("p1"));
+        assert_eq!(parse_aksk_file("[global]\nak = G\nsk = g\n"), None);
+        assert_eq!(parse_sdk_credentials("ak = A\n"), None);
+    }
+
+    #[test]
+    fn a_kooli_profile_gives_its_plain_keys_or_says_why_not() {
+        let plain = r#"{"current":"prod","profiles":[
+            {"name":"dev","mode":"AKSK","accessKeyId":"DEVAK","secretAccessKey":"dev-sk","region":"cn-east-3"},
+            {"name":"prod","mode":"AKSK","accessKeyId":"PRODAK","secretAccessKey":"prod-sk","securityToken":"","region":"cn-north-4","projectId":"0123456789abcdef0123456789abcdef"}]}"#;
+        let p = parse_hcloud_profile(plain, "prod").unwrap();
+        assert_eq!(p.ak.as_deref(), Some("PRODAK"));
+        assert_eq!(p.security_token, None);
+        assert_eq!(p.region.as_deref(), Some("cn-north-4"));
+        let e = parse_hcloud_profile(plain, "qa").unwrap_err();
+        assert!(e.contains("dev, prod"), "{e}");
+        let encrypted = plain.replacen('{', r#"{"authEncrypt":"true","#, 1);
+        let e = parse_hcloud_profile(&encrypted, "prod").unwrap_err();
+        assert!(e.contains("encrypted"), "{e}");
     }
 }

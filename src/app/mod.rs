@@ -49,6 +49,7 @@ pub fn parse() -> Result<Cli, u8> {
         let message = first.trim_start_matches("error: ").to_string();
         let error = ErrorOutcome {
             code: None,
+            request_id: None,
             message,
         };
         SyncOutcome::new(exit::USAGE, Vec::new(), Some(error)).print();

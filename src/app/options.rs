@@ -16,7 +16,7 @@ use crate::api::auth::{AkSk, Credential};
 use crate::api::iam::{IamLogin, IamSession};
 use crate::api::model::Language;
 use crate::api::regions;
-use crate::api::Secret;
+use crate::api::{Network, Secret};
 use crate::cli::{LanguageArg, SyncArgs};
 use crate::exit::{usage, usage_with_hint};
 use crate::sync::{Filter, SyncOptions};
@@ -52,9 +52,14 @@ pub fn sync_options(
         ));
     };
     let project_id = checked_project_id(project_id, "--project-id")?;
-    let endpoint = endpoint(args.endpoint.as_deref(), args.region.as_deref())?;
-    let credential = credential(args, &project_id, source)?;
+    let (endpoint, fallbacks) =
+        endpoints(args.endpoint.as_deref(), args.region.as_deref(), source)?;
+    let network = network(args, None)?;
+    let (credential, from) = credential(args, &project_id, &network, source)?;
     let mut options = SyncOptions::new(endpoint, project_id, credential);
+    options.credential_source = from;
+    options.fallbacks = fallbacks;
+    options.network = network;
     apply_common(&mut options, args, now)?;
     Ok(options)
 }
@@ -102,24 +107,58 @@ pub fn account_options(
                 None => usage(message),
             }
         };
-        let project_id =
-            checked_project_id(&account.project_id, "project_id").map_err(in_account)?;
-        let region = account.region.as_deref().or(config.region.as_deref());
+        // A KooCLI profile may say the project and region the account leaves out.
+        let profile = match &account.hcloud_profile {
+            Some(name) => Some(hcloud_profile(account, name, source).map_err(in_account)?),
+            None => None,
+        };
+        let from_profile = |f: fn(&config::HcloudProfile) -> Option<&String>| {
+            profile.as_ref().and_then(f).cloned()
+        };
+        let project_text = match account.project_id.trim() {
+            "" => from_profile(|p| p.project_id.as_ref()).unwrap_or_default(),
+            given => given.to_string(),
+        };
+        let project_id = checked_project_id(&project_text, "project_id").map_err(in_account)?;
+        let profile_region = from_profile(|p| p.region.as_ref());
+        let region = account
+            .region
+            .as_deref()
+            .or(config.region.as_deref())
+            .or(profile_region.as_deref());
         let endpoint = match (&account.endpoint, region) {
             (None, None) => args.endpoint.clone(),
             (e, _) => e.clone(),
         };
-        let endpoint = endpoint_from(endpoint.as_deref(), region.or(args.region.as_deref()))
+        let (endpoint, fallbacks) = endpoints(
+            endpoint.as_deref(),
+            region.or(args.region.as_deref()),
+            source,
+        )
+        .map_err(in_account)?;
+        let network = network(args, Some(account)).map_err(in_account)?;
+        let named = account_credential(account, &project_id, region, &network, source)
             .map_err(in_account)?;
-        let credential = account_credential(account, &project_id, region, source)
-            .map_err(in_account)?
-            .ok_or_else(|| {
-                in_account(usage_with_hint(
-                    "no credentials",
-                    "give the account token_file, ak_env + sk_env, aksk_file, or iam_user + iam_password_file",
-                ))
-            })?;
+        let (credential, from) = match named {
+            Some(c) => (c, format!("account {name:?} of {}", path.display())),
+            // An account naming no credential gets the SDKs' own: their credentials file,
+            // then the metadata service of the ECS / CCE node this runs on.
+            None => {
+                let mut tried = Vec::new();
+                sdk_chain(&network, source, &mut tried)
+                    .map_err(in_account)?
+                    .ok_or_else(|| {
+                        in_account(usage_with_hint(
+                            format!("no credentials; tried {}", tried.join("; ")),
+                            "give the account token_file, ak_env + sk_env, aksk_file, hcloud_profile, or iam_user + iam_password_file",
+                        ))
+                    })?
+            }
+        };
         let mut options = SyncOptions::new(endpoint, project_id, credential);
+        options.credential_source = from;
+        options.fallbacks = fallbacks;
+        options.network = network;
         apply_common(&mut options, args, now)?;
         out.push((name.clone(), options));
     }
@@ -220,22 +259,36 @@ fn apply_common(
     Ok(())
 }
 
-/// The service endpoint: `--endpoint`, else the region's.
-fn endpoint(endpoint: Option<&str>, region: Option<&str>) -> anyhow::Result<Url> {
-    endpoint_from(endpoint, region)
-}
-
-fn endpoint_from(endpoint: Option<&str>, region: Option<&str>) -> anyhow::Result<Url> {
-    let text = match (endpoint, region) {
-        (Some(endpoint), _) => endpoint.to_string(),
-        (None, Some(region)) => regions::endpoint(region).ok_or_else(|| unknown_region(region))?,
-        (None, None) => return Err(usage("pass --region or --endpoint")),
+/// The service endpoint and those to try after it, as the SDKs resolve them: `--endpoint`;
+/// else the region's override `HUAWEICLOUD_SDK_REGION_GAUSSDB_{REGION}` (a comma-separated
+/// list, tried in order when one cannot be reached); else the region's from the table.
+fn endpoints(
+    endpoint: Option<&str>,
+    region: Option<&str>,
+    source: &dyn CredentialSource,
+) -> anyhow::Result<(Url, Vec<Url>)> {
+    const EXAMPLE: &str = "https://gaussdb.cn-north-4.myhuaweicloud.com";
+    if let Some(endpoint) = endpoint {
+        return Ok((http_url(endpoint, "--endpoint", EXAMPLE)?, Vec::new()));
+    }
+    let Some(region) = region else {
+        return Err(usage("pass --region or --endpoint"));
     };
-    http_url(
-        &text,
-        "--endpoint",
-        "https://gaussdb.cn-north-4.myhuaweicloud.com",
-    )
+    let variable = regions::override_variable(region);
+    if let Some(list) = source.env(&variable).filter(|v| !v.trim().is_empty()) {
+        let mut urls = list
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(|u| http_url(u, &variable, EXAMPLE))
+            .collect::<anyhow::Result<Vec<Url>>>()?;
+        if !urls.is_empty() {
+            let first = urls.remove(0);
+            return Ok((first, urls));
+        }
+    }
+    let text = regions::endpoint(region).ok_or_else(|| unknown_region(region))?;
+    Ok((http_url(&text, "--endpoint", EXAMPLE)?, Vec::new()))
 }
 
 fn unknown_region(region: &str) -> anyhow::Error {
@@ -296,8 +349,76 @@ fn without_userinfo(text: &str) -> Option<String> {
     Some(format!("{}{shown}{}", &text[..start], &text[start + at..]))
 }
 
-/// The IAM endpoint: the explicit one, else the region's.
-fn iam_endpoint(explicit: Option<&str>, region: Option<&str>) -> anyhow::Result<Url> {
+/// The trusted roots and the proxy: the account's `ca_bundle` (else `--ca-bundle` /
+/// `GAUSSJOBS_CA_BUNDLE`) and `--proxy`.
+fn network(args: &SyncArgs, account: Option<&Account>) -> anyhow::Result<Network> {
+    let mut network = Network::default();
+    let bundle = account
+        .and_then(|a| a.ca_bundle.as_deref().map(|p| (p, "ca_bundle")))
+        .or(args.ca_bundle.as_deref().map(|p| (p, "--ca-bundle")));
+    if let Some((path, what)) = bundle {
+        let bytes = std::fs::read(path).map_err(|e| {
+            usage_with_hint(
+                format!("cannot read {what} {}: {e}", path.display()),
+                "name a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)",
+            )
+        })?;
+        network.extra_roots = crate::api::transport::read_ca_bundle(&bytes).map_err(|e| {
+            usage_with_hint(
+                format!("{what} {}: {e}", path.display()),
+                "name a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)",
+            )
+        })?;
+    }
+    if let Some(text) = args.proxy.as_deref() {
+        network.proxy = Some(proxy_url(text)?);
+    }
+    Ok(network)
+}
+
+/// `--proxy`: an http or https URL; its password is a secret, registered before any message
+/// could quote it.
+fn proxy_url(text: &str) -> anyhow::Result<Url> {
+    let example = "http://proxy.example.com:3128";
+    let url = Url::parse(text).map_err(|e| {
+        // The text may hold a password the parser could not find: shown masked, as endpoints.
+        let shown = without_userinfo(text).unwrap_or_else(|| text.to_string());
+        usage_with_hint(
+            format!("--proxy {shown:?} is not a URL: {e}"),
+            format!("write it like {example}"),
+        )
+    })?;
+    if let Some(password) = url.password() {
+        crate::redact::register(password);
+    }
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(usage_with_hint(
+            format!(
+                "--proxy {:?} must be an http or https URL with a host",
+                crate::api::transport::proxy_shown(&url)
+            ),
+            format!("write it like {example}"),
+        ));
+    }
+    Ok(url)
+}
+
+/// The IAM endpoint: the explicit one, else `HUAWEICLOUD_SDK_IAM_ENDPOINT`, else the
+/// region's.
+fn iam_endpoint(
+    explicit: Option<&str>,
+    region: Option<&str>,
+    source: &dyn CredentialSource,
+) -> anyhow::Result<Url> {
+    if explicit.is_none() {
+        if let Some(url) = env_text(source, "HUAWEICLOUD_SDK_IAM_ENDPOINT") {
+            return http_url(
+                &url,
+                "HUAWEICLOUD_SDK_IAM_ENDPOINT",
+                "https://iam.cn-north-4.myhuaweicloud.com",
+            );
+        }
+    }
     match (explicit, region) {
         (Some(url), _) => http_url(
             url,
@@ -342,6 +463,14 @@ fn secret_file(source: &dyn CredentialSource, path: &Path, what: &str) -> anyhow
     Ok(Secret::new(value))
 }
 
+/// A variable's value, trimmed, when it is set and not empty.
+fn env_text(source: &dyn CredentialSource, name: &str) -> Option<String> {
+    source
+        .env(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
 fn env_secret(source: &dyn CredentialSource, name: &str) -> Option<Secret> {
     source
         .env(name)
@@ -371,6 +500,7 @@ fn aksk_from_env(
 
 fn iam_credential(
     source: &dyn CredentialSource,
+    network: &Network,
     user: &str,
     domain: Option<&str>,
     password: Secret,
@@ -384,6 +514,7 @@ fn iam_credential(
         password,
         project_id: project_id.to_string(),
         cache_dir: cache_dir(source),
+        network: network.clone(),
     })))
 }
 
@@ -393,17 +524,18 @@ fn iam_credential(
 fn credential(
     args: &SyncArgs,
     project_id: &str,
+    network: &Network,
     source: &dyn CredentialSource,
-) -> anyhow::Result<Credential> {
+) -> anyhow::Result<(Credential, String)> {
     if let Some(path) = &args.token_file {
-        return Ok(Credential::Token(secret_file(
-            source,
-            path,
-            "--token-file",
-        )?));
+        let token = secret_file(source, path, "--token-file")?;
+        return Ok((
+            Credential::Token(token),
+            format!("--token-file {}", path.display()),
+        ));
     }
     if let Some(token) = env_secret(source, "GAUSSJOBS_TOKEN") {
-        return Ok(Credential::Token(token));
+        return Ok((Credential::Token(token), "GAUSSJOBS_TOKEN".into()));
     }
     if let Some(c) = aksk_from_env(
         source,
@@ -411,7 +543,7 @@ fn credential(
         "HUAWEICLOUD_SDK_SK",
         "HUAWEICLOUD_SDK_SECURITY_TOKEN",
     )? {
-        return Ok(c);
+        return Ok((c, "HUAWEICLOUD_SDK_AK + HUAWEICLOUD_SDK_SK".into()));
     }
     if let Some(user) = args.iam_user.as_deref().filter(|u| !u.trim().is_empty()) {
         let password = match &args.iam_password_file {
@@ -423,15 +555,17 @@ fn credential(
                 )
             })?,
         };
-        let endpoint = iam_endpoint(args.iam_endpoint.as_deref(), args.region.as_deref())?;
-        return Ok(iam_credential(
+        let endpoint = iam_endpoint(args.iam_endpoint.as_deref(), args.region.as_deref(), source)?;
+        let c = iam_credential(
             source,
+            network,
             user.trim(),
             args.iam_domain.as_deref(),
             password,
             endpoint,
             project_id,
-        ));
+        );
+        return Ok((c, format!("--iam-user {:?}", user.trim())));
     }
     if let Some(path) = &args.config {
         let config = config::load(path)?;
@@ -441,15 +575,162 @@ fn credential(
             .find(|a| a.project_id.trim() == project_id)
         {
             let region = account.region.as_deref().or(config.region.as_deref());
-            if let Some(c) = account_credential(account, project_id, region, source)? {
-                return Ok(c);
+            if let Some(c) = account_credential(account, project_id, region, network, source)? {
+                let from = format!("account {:?} of {}", account.name, path.display());
+                return Ok((c, from));
             }
         }
     }
-    Err(usage_with_hint(
-        "no credentials found (tried --token-file, GAUSSJOBS_TOKEN, HUAWEICLOUD_SDK_AK + HUAWEICLOUD_SDK_SK, --iam-user (GAUSSJOBS_IAM_USER), and an account of this project in --config (GAUSSJOBS_CONFIG))",
-        "put an IAM token in GAUSSJOBS_TOKEN or a file passed as --token-file, or set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK",
-    ))
+    let mut tried = vec![
+        "--token-file".to_string(),
+        "GAUSSJOBS_TOKEN".into(),
+        "HUAWEICLOUD_SDK_AK + HUAWEICLOUD_SDK_SK".into(),
+        "--iam-user (GAUSSJOBS_IAM_USER)".into(),
+        "an account of this project in --config (GAUSSJOBS_CONFIG)".into(),
+    ];
+    if let Some(c) = sdk_chain(network, source, &mut tried)? {
+        return Ok(c);
+    }
+    Err(no_credentials(&tried))
+}
+
+/// The usage error that lists every source tried, in order.
+fn no_credentials(tried: &[String]) -> anyhow::Error {
+    usage_with_hint(
+        format!("no credentials found; tried, in order: {}", tried.join("; ")),
+        "put an IAM token in GAUSSJOBS_TOKEN or a file passed as --token-file, set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, write ~/.huaweicloud/credentials, or run on an ECS or CCE node with an agency (see the README's \"Credentials\" section)",
+    )
+}
+
+/// The sources the SDKs fall back on, in their order: the SDK credentials file, then the
+/// ECS / CCE metadata service. Each one tried is added to `tried` with what was found.
+fn sdk_chain(
+    network: &Network,
+    source: &dyn CredentialSource,
+    tried: &mut Vec<String>,
+) -> anyhow::Result<Option<(Credential, String)>> {
+    let (path, named) = match env_text(source, "HUAWEICLOUD_SDK_CREDENTIALS_FILE") {
+        Some(p) => (Some(PathBuf::from(p)), true),
+        None => (
+            env_text(source, "HOME")
+                .map(|h| PathBuf::from(h).join(".huaweicloud").join("credentials")),
+            false,
+        ),
+    };
+    if let Some(path) = path {
+        match source.read_file(&path) {
+            Ok(text) => {
+                let c = config::parse_sdk_credentials(&text).unwrap_or_default();
+                match (c.ak, c.sk) {
+                    (Some(ak), Some(sk)) => {
+                        let c = Credential::AkSk(AkSk {
+                            ak: Secret::new(ak),
+                            sk: Secret::new(sk),
+                            security_token: c.security_token.map(Secret::new),
+                        });
+                        let from = format!("the SDK credentials file {}", path.display());
+                        return Ok(Some((c, from)));
+                    }
+                    _ => {
+                        return Err(usage_with_hint(
+                            format!(
+                                "the SDK credentials file {} has no ak and sk in a [basic] section",
+                                path.display()
+                            ),
+                            "write it as the SDKs do: [basic], then ak = ..., sk = ... (and security_token = ... for temporary keys)",
+                        ))
+                    }
+                }
+            }
+            Err(e) if named => {
+                return Err(usage(format!(
+                    "cannot read HUAWEICLOUD_SDK_CREDENTIALS_FILE {}: {e}",
+                    path.display()
+                )))
+            }
+            Err(_) => tried.push(format!(
+                "the SDK credentials file {} (HUAWEICLOUD_SDK_CREDENTIALS_FILE): none there",
+                path.display()
+            )),
+        }
+    }
+    let endpoint = metadata_endpoint(source)?;
+    match probe(&endpoint) {
+        Ok(()) => {
+            let from = format!("the ECS/CCE metadata service at {endpoint}");
+            let session = crate::api::metadata::MetadataSession::new(endpoint, network);
+            Ok(Some((Credential::Metadata(Arc::new(session)), from)))
+        }
+        Err(why) => {
+            tried.push(format!(
+                "the ECS/CCE metadata service at {endpoint} (GAUSSJOBS_METADATA_ENDPOINT): {why}"
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// The metadata service: `GAUSSJOBS_METADATA_ENDPOINT`, else the link-local address.
+fn metadata_endpoint(source: &dyn CredentialSource) -> anyhow::Result<Url> {
+    let text = env_text(source, "GAUSSJOBS_METADATA_ENDPOINT")
+        .unwrap_or_else(|| crate::api::metadata::DEFAULT_ENDPOINT.to_string());
+    http_url(
+        &text,
+        "GAUSSJOBS_METADATA_ENDPOINT",
+        crate::api::metadata::DEFAULT_ENDPOINT,
+    )
+}
+
+/// How long the metadata service gets to accept a connection: on ECS it answers in
+/// microseconds; on a laptop the address leads nowhere, and the user should hear so soon.
+const METADATA_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Whether something listens at the URL's host and port: one TCP connection, closed again.
+fn probe(url: &Url) -> Result<(), String> {
+    let addrs = url
+        .socket_addrs(|| None)
+        .map_err(|e| format!("cannot resolve it: {e}"))?;
+    let mut last = "no address".to_string();
+    for addr in addrs {
+        match std::net::TcpStream::connect_timeout(&addr, METADATA_CONNECT_TIMEOUT) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                last = format!(
+                    "no answer within {:.1}s (not an ECS or CCE node?)",
+                    METADATA_CONNECT_TIMEOUT.as_secs_f64()
+                )
+            }
+            Err(e) => last = format!("{e} (not an ECS or CCE node?)"),
+        }
+    }
+    Err(last)
+}
+
+/// The KooCLI profile an account names, read from `hcloud_config` (else
+/// `~/.hcloud/config.json`); a usage error saying what to do when its keys cannot be read.
+pub(crate) fn hcloud_profile(
+    account: &Account,
+    name: &str,
+    source: &dyn CredentialSource,
+) -> anyhow::Result<config::HcloudProfile> {
+    let path = match &account.hcloud_config {
+        Some(p) => p.clone(),
+        None => env_text(source, "HOME")
+            .map(|h| PathBuf::from(h).join(".hcloud").join("config.json"))
+            .ok_or_else(|| usage("hcloud_profile: HOME is not set; give hcloud_config = PATH"))?,
+    };
+    let text = source.read_file(&path).map_err(|e| {
+        usage_with_hint(
+            format!("cannot read KooCLI's config {}: {e}", path.display()),
+            "configure the profile with `hcloud configure set --cli-profile=NAME`, or give hcloud_config = PATH",
+        )
+    })?;
+    config::parse_hcloud_profile(&text, name).map_err(|why| {
+        usage_with_hint(
+            format!("KooCLI config {}: {why}", path.display()),
+            "gaussjobs reads only keys KooCLI stores in plain text: give this account the keys another way (ak_env + sk_env, aksk_file, or ~/.huaweicloud/credentials), or on an ECS/CCE node drop the credential and use the node's agency",
+        )
+    })
 }
 
 /// The credential a config account names, `None` when it names none.
@@ -457,6 +738,7 @@ fn account_credential(
     account: &Account,
     project_id: &str,
     region: Option<&str>,
+    network: &Network,
     source: &dyn CredentialSource,
 ) -> anyhow::Result<Option<Credential>> {
     let named = [
@@ -464,12 +746,21 @@ fn account_credential(
         account.ak_env.is_some() || account.sk_env.is_some(),
         account.aksk_file.is_some(),
         account.iam_user.is_some(),
+        account.hcloud_profile.is_some(),
     ];
     if named.iter().filter(|n| **n).count() > 1 {
         return Err(usage_with_hint(
             "names more than one credential",
-            "keep one of token_file, ak_env + sk_env, aksk_file, iam_user",
+            "keep one of token_file, ak_env + sk_env, aksk_file, iam_user, hcloud_profile",
         ));
+    }
+    if let Some(name) = &account.hcloud_profile {
+        let profile = hcloud_profile(account, name, source)?;
+        return Ok(Some(Credential::AkSk(AkSk {
+            ak: Secret::new(profile.ak.unwrap_or_default()),
+            sk: Secret::new(profile.sk.unwrap_or_default()),
+            security_token: profile.security_token.map(Secret::new),
+        })));
     }
     if let Some(path) = &account.token_file {
         return Ok(Some(Credential::Token(secret_file(
@@ -492,16 +783,16 @@ fn account_credential(
         let text = source
             .read_file(path)
             .map_err(|e| usage(format!("cannot read aksk_file {}: {e}", path.display())))?;
-        let (ak, sk) = config::parse_aksk_file(&text).ok_or_else(|| {
+        let (ak, sk, token) = config::parse_aksk_file(&text).ok_or_else(|| {
             usage_with_hint(
                 format!("aksk_file {} holds no AK and SK", path.display()),
-                "use the credentials.csv the console downloads, or lines ak = ... and sk = ...",
+                "use the credentials.csv the console downloads, lines ak = ... and sk = ..., or the SDKs' credentials file with a [basic] section",
             )
         })?;
         return Ok(Some(Credential::AkSk(AkSk {
             ak: Secret::new(ak),
             sk: Secret::new(sk),
-            security_token: None,
+            security_token: token.map(Secret::new),
         })));
     }
     if let Some(user) = &account.iam_user {
@@ -515,9 +806,10 @@ fn account_credential(
                 ))
             }
         };
-        let endpoint = iam_endpoint(account.iam_endpoint.as_deref(), region)?;
+        let endpoint = iam_endpoint(account.iam_endpoint.as_deref(), region, source)?;
         return Ok(Some(iam_credential(
             source,
+            network,
             user,
             account.iam_domain.as_deref(),
             password,

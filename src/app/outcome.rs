@@ -58,6 +58,8 @@ pub(crate) struct ProjectOutcome {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct ErrorOutcome {
     pub code: Option<String>,
+    /// The API's id of the failed call (`X-Request-Id`), for a support ticket.
+    pub request_id: Option<String>,
     pub message: String,
 }
 
@@ -65,6 +67,7 @@ impl ErrorOutcome {
     pub(crate) fn of(err: &anyhow::Error) -> ErrorOutcome {
         ErrorOutcome {
             code: exit::api_code(err),
+            request_id: exit::api_request_id(err),
             message: exit::message(err),
         }
     }

@@ -16,6 +16,8 @@ pub struct SimAkSk {
     pub sk: String,
     /// Temporary credentials: requests must carry (and sign) this `X-Security-Token`.
     pub security_token: Option<String>,
+    /// Temporary credentials stop working at this time.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl SimAkSk {
@@ -23,6 +25,20 @@ impl SimAkSk {
         SimAkSk {
             sk: sk.into(),
             security_token: None,
+            expires_at: None,
+        }
+    }
+
+    /// Temporary keys with their security token, valid until `expires_at` (if given).
+    pub fn temporary(
+        sk: impl Into<String>,
+        security_token: impl Into<String>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> SimAkSk {
+        SimAkSk {
+            sk: sk.into(),
+            security_token: Some(security_token.into()),
+            expires_at,
         }
     }
 }
@@ -85,6 +101,9 @@ pub fn verify_aksk(
         .and_utc();
     if (now - at).num_minutes().abs() >= MAX_CLOCK_SKEW_MINUTES {
         return Err("x-sdk-date is out of the allowed range".into());
+    }
+    if key.expires_at.is_some_and(|at| at <= now) {
+        return Err("the temporary access key has expired".into());
     }
     if let Some(wanted) = &key.security_token {
         if header(headers, "x-security-token") != Some(wanted.as_str())
@@ -296,6 +315,7 @@ mod tests {
                 SimAkSk {
                     sk: s("sk"),
                     security_token: v["security_token"].as_str().map(String::from),
+                    expires_at: None,
                 },
             );
             let name = s("name");

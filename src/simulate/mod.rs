@@ -63,6 +63,8 @@ pub struct SimConfig {
     pub iam_users: Vec<SimIamUser>,
     /// How long an IAM token lives.
     pub iam_token_lifetime: chrono::Duration,
+    /// How long the temporary keys the metadata service hands out live.
+    pub metadata_key_lifetime: chrono::Duration,
 }
 
 impl Default for SimConfig {
@@ -79,6 +81,7 @@ impl Default for SimConfig {
             aksk: BTreeMap::new(),
             iam_users: Vec::new(),
             iam_token_lifetime: chrono::Duration::hours(24),
+            metadata_key_lifetime: chrono::Duration::hours(1),
         }
     }
 }
@@ -122,7 +125,22 @@ pub(crate) struct Shared {
     /// Token -> (project, expiry).
     pub issued: HashMap<String, (String, DateTime<Utc>)>,
     pub iam_logins: usize,
+    pub metadata_key_lifetime: chrono::Duration,
+    pub metadata: MetadataCalls,
     pub rng: rand::rngs::StdRng,
+}
+
+/// What the fake metadata service was asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataCalls {
+    /// `PUT /meta-data/latest/api/token` calls.
+    pub tokens: usize,
+    /// `GET /openstack/latest/securitykey` calls, each answered with new keys.
+    pub keys: usize,
+    /// Key requests that carried a token the service had issued.
+    pub keys_with_token: usize,
+    /// Session tokens issued.
+    pub issued_tokens: Vec<String>,
 }
 
 impl Simulator {
@@ -145,6 +163,8 @@ impl Simulator {
             iam_token_lifetime: world.config.iam_token_lifetime,
             issued: HashMap::new(),
             iam_logins: 0,
+            metadata_key_lifetime: world.config.metadata_key_lifetime,
+            metadata: MetadataCalls::default(),
             rng: rand::rngs::StdRng::seed_from_u64(world.config.seed ^ 0x1a3),
         };
         let project_id = world.config.project_id.clone();
@@ -189,6 +209,11 @@ impl Simulator {
     /// Password logins IAM was asked for, failed ones included.
     pub fn iam_login_count(&self) -> usize {
         self.shared().iam_logins
+    }
+
+    /// What the metadata service was asked so far.
+    pub fn metadata_calls(&self) -> MetadataCalls {
+        self.shared().metadata.clone()
     }
 
     /// Makes every IAM token issued so far invalid, as if each had expired.

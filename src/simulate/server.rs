@@ -20,6 +20,11 @@ pub(crate) fn router(sim: Simulator) -> Router {
     Router::new()
         .route("/v3/{project_id}/scheduled-jobs", get(list_jobs))
         .route("/v3/auth/tokens", post(iam_tokens))
+        .route(
+            "/meta-data/latest/api/token",
+            axum::routing::put(metadata_token),
+        )
+        .route("/openstack/latest/securitykey", get(metadata_securitykey))
         .route("/_sim/jobs", get(control_jobs).post(control_add_job))
         .route(
             "/_sim/jobs/{job_id}",
@@ -38,10 +43,19 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .with_state(sim)
 }
 
+/// A fresh id for one answer, as the gateway puts in `X-Request-Id`: 32 hex digits.
+pub(crate) fn request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{:016x}{:016x}", u64::from(std::process::id()), n)
+}
+
 fn respond(status: u16, headers: &[(&'static str, String)], body: String) -> Response {
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header(header::CONTENT_TYPE, "application/json;charset=UTF-8");
+        .header(header::CONTENT_TYPE, "application/json;charset=UTF-8")
+        .header("x-request-id", request_id());
     for (name, value) in headers {
         builder = builder.header(*name, value);
     }
@@ -267,6 +281,58 @@ async fn iam_tokens(State(sim): State<Simulator>, body: String) -> Response {
         }
     });
     respond(201, &[("x-subject-token", token)], body.to_string())
+}
+
+/// The metadata service's session token, as ECS issues it (plain text).
+async fn metadata_token(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+    use rand::Rng;
+    if !headers.contains_key("x-metadata-token-ttl-seconds") {
+        return respond(400, &[], "{}".into());
+    }
+    let mut shared = sim.shared();
+    shared.metadata.tokens += 1;
+    let token = format!("mdt-{:032x}", shared.rng.gen::<u128>());
+    shared.metadata.issued_tokens.push(token.clone());
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(token))
+        .expect("plain values are valid")
+}
+
+/// `GET /openstack/latest/securitykey`: new temporary keys each time, which the API then
+/// accepts until they expire.
+async fn metadata_securitykey(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+    use rand::Rng;
+    let mut shared = sim.shared();
+    shared.metadata.keys += 1;
+    let token = headers
+        .get("x-metadata-token")
+        .and_then(|v| v.to_str().ok());
+    if let Some(token) = token {
+        if !shared.metadata.issued_tokens.iter().any(|t| t == token) {
+            return respond(401, &[], "{}".into());
+        }
+        shared.metadata.keys_with_token += 1;
+    }
+    let n: u128 = shared.rng.gen();
+    let access = format!("TMPAK{:015X}", n as u64 & 0x0FFF_FFFF_FFFF_FFFF);
+    let secret = format!("tmp-sk-{n:032x}");
+    let security_token = format!("tmp-sts-{:032x}", shared.rng.gen::<u128>());
+    let expires = Utc::now() + shared.metadata_key_lifetime;
+    shared.aksk.insert(
+        access.clone(),
+        super::SimAkSk::temporary(&secret, &security_token, Some(expires)),
+    );
+    let body = json!({
+        "credential": {
+            "access": access,
+            "secret": secret,
+            "securitytoken": security_token,
+            "expires_at": expires.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        }
+    });
+    respond(200, &[], body.to_string())
 }
 
 /// What the real gateway answers for a path it does not know.

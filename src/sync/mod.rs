@@ -23,13 +23,14 @@ use url::Url;
 use crate::api::auth::Credential;
 use crate::api::client::RetryPolicy;
 use crate::api::model::Language;
+use crate::api::Network;
 use crate::store::PageCounts;
 
 pub use fetch::ListingError;
 pub use plan::{TooManyWindows, MAX_PLANNED_WINDOWS};
 pub use progress::{Progress, Silent};
 pub use record::job_record;
-pub use run::{run, run_many, RunControl, Stopped, SyncFailed};
+pub use run::{client_config, run, run_many, RunControl, Stopped, SyncFailed};
 pub use stop::{Signal, Stop, StopReason};
 
 /// Where a run reads the time it saw a page and the time it ended: the wall clock, or a fixed
@@ -77,9 +78,16 @@ impl Filter {
 /// Everything one sync was asked to do.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
+    /// The endpoint the scope is archived under, and the first one tried.
     pub endpoint: Url,
+    /// Endpoints tried after it when it cannot be reached.
+    pub fallbacks: Vec<Url>,
+    /// Trusted roots and proxy.
+    pub network: Network,
     pub project_id: String,
     pub credential: Credential,
+    /// Where the credential came from, in words (a flag, a variable, a file): never a value.
+    pub credential_source: String,
     /// Where the scope begins; `None` keeps the archive's (or 30 days for a new scope).
     pub since: Option<DateTime<Utc>>,
     /// Where to stop; `None` is now.
@@ -100,8 +108,11 @@ impl SyncOptions {
     pub fn new(endpoint: Url, project_id: impl Into<String>, credential: Credential) -> Self {
         SyncOptions {
             endpoint,
+            fallbacks: Vec::new(),
+            network: Network::default(),
             project_id: project_id.into(),
             credential,
+            credential_source: String::new(),
             since: None,
             until: None,
             window: Duration::days(1),

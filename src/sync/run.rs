@@ -280,9 +280,12 @@ fn run_start(options: &SyncOptions, planned: &Planned, now: DateTime<Utc>) -> Ru
     }
 }
 
-fn client_config(options: &SyncOptions) -> ClientConfig {
+/// The API client's settings for a sync's options.
+pub fn client_config(options: &SyncOptions) -> ClientConfig {
     ClientConfig {
         endpoint: options.endpoint.clone(),
+        fallbacks: options.fallbacks.clone(),
+        network: options.network.clone(),
         project_id: options.project_id.clone(),
         credential: options.credential.clone(),
         language: options.language,
@@ -607,6 +610,7 @@ mod tests {
             code: Some("APIGW.0301".into()),
             message: None,
             retry_after: None,
+            request_id: None,
         })
     }
 

@@ -361,6 +361,8 @@ mod tests {
         let client = Arc::new(
             Client::new(ClientConfig {
                 endpoint: endpoint.parse().unwrap(),
+                fallbacks: Vec::new(),
+                network: Default::default(),
                 project_id: "p".into(),
                 credential: Credential::Token(Secret::new("t")),
                 language: Language::default(),

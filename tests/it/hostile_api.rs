@@ -22,13 +22,7 @@ const PASSWORD: &str = "pw-Hostile-Correct-Horse-0b3d";
 
 fn config() -> SimConfig {
     let mut aksk = BTreeMap::new();
-    aksk.insert(
-        AK.to_string(),
-        SimAkSk {
-            sk: SK.to_string(),
-            security_token: Some(SECURITY_TOKEN.to_string()),
-        },
-    );
+    aksk.insert(AK.to_string(), SimAkSk::temporary(SK, SECURITY_TOKEN, None));
     SimConfig {
         jobs: 60,
         days: 5,

@@ -6,6 +6,8 @@ mod demo;
 mod files;
 mod hostile_api;
 mod ledger;
+mod network;
+mod operators;
 mod query;
 mod rooms;
 mod safety;

@@ -72,7 +72,8 @@ impl World {
 }
 
 /// The variables every run of the binary gets, and the only ones: the caller's `PATH`, a
-/// fresh `HOME` and XDG directories under `dir`, an IAM token cache there, and UTC. Nothing
+/// fresh `HOME` and XDG directories under `dir` (so no `~/.huaweicloud` or `~/.hcloud` of the
+/// developer is read), an IAM token cache there, UTC, and a metadata endpoint that refuses. Nothing
 /// else of the caller's environment reaches the binary, so a developer's own `GAUSSJOBS_*`
 /// or `HUAWEICLOUD_*` variables (or config and token cache in their home) cannot change a
 /// result. Tests add what they need with `.env(...)` after this.
@@ -94,6 +95,8 @@ pub fn fresh_env(dir: &Path) -> Vec<(&'static str, OsString)> {
         ("XDG_DATA_HOME", sub("data")),
         ("GAUSSJOBS_CACHE_DIR", sub("gaussjobs-cache")),
         ("TZ", "UTC".into()),
+        // A loopback port nothing listens on: no test ever probes the real metadata address.
+        ("GAUSSJOBS_METADATA_ENDPOINT", "http://127.0.0.1:9".into()),
     ]
 }
 
