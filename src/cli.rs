@@ -70,6 +70,11 @@ pub enum Command {
     /// Show what the archive covers, its gaps, the last successful sync and any warning.
     #[command(after_help = examples::STATUS)]
     Status(StatusArgs),
+    /// Check the setup without changing anything: the credential source, the endpoint, the
+    /// clock, the archive and its lock. Takes sync's flags; one line per check, exit 1 if
+    /// any fails.
+    #[command(after_help = examples::DOCTOR)]
+    Doctor(Box<SyncArgs>),
     /// Serve a fake scheduled-jobs API on loopback, for trying the tool and for tests.
     #[command(after_help = examples::SIMULATE)]
     Simulate(SimulateArgs),
@@ -210,6 +215,11 @@ pub struct SyncArgs {
     /// starts), for monitoring; no progress bar. Human lines still go to stderr.
     #[arg(long)]
     pub json: bool,
+
+    /// After the run (whatever its outcome), write the archive's numbers for Prometheus
+    /// (node exporter textfile format) to this file, atomically.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -386,6 +396,21 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// Check health instead, for Nagios or cron: exit 0 when every scope had a successful
+    /// sync within --max-age, has no gaps and its newest run did not fail; else print one
+    /// line per problem and exit 1.
+    #[arg(long)]
+    pub check: bool,
+
+    /// With --check: how old the last successful sync may be (e.g. 25h, 2d).
+    #[arg(long, default_value = "25h", requires = "check")]
+    pub max_age: String,
+
+    /// Also write the archive's numbers for Prometheus (node exporter textfile format) to
+    /// this file, atomically.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -492,7 +517,15 @@ Examples:
     pub const STATUS: &str = "\
 Examples:
   gaussjobs status
-  gaussjobs --db /var/lib/gaussjobs/jobs.db status --format json   # for monitoring";
+  gaussjobs --db /var/lib/gaussjobs/jobs.db status --format json   # for monitoring
+  gaussjobs status --check --max-age 2d                            # Nagios / cron check
+  gaussjobs status --metrics-file /var/lib/node_exporter/textfile/gaussjobs.prom";
+
+    pub const DOCTOR: &str = "\
+Examples:
+  gaussjobs --db /var/lib/gaussjobs/jobs.db doctor --region cn-north-4 \\
+      --project-id 0123456789abcdef0123456789abcdef
+  gaussjobs doctor --config /etc/gaussjobs/gaussjobs.toml";
 
     pub const SIMULATE: &str = "\
 Examples:

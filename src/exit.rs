@@ -64,6 +64,12 @@ pub struct Hinted {
     pub hint: String,
 }
 
+/// A failure whose lines the command already printed (`status --check`, `doctor`): exit 1
+/// with nothing more said.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AlreadyReported(pub String);
+
 /// The exit code for an error: the first cause that decides wins.
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
@@ -104,6 +110,9 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// Prints `error: <message>: <cause>...` and any hint found in the chain, with control
 /// characters a server may have put in its text made visible.
 pub fn report(err: &anyhow::Error, stderr: &mut dyn Write) {
+    if err.downcast_ref::<AlreadyReported>().is_some() {
+        return;
+    }
     let _ = writeln!(stderr, "error: {}", printable(&message(err)));
     for cause in err.chain() {
         let hint = cause

@@ -4,6 +4,7 @@
 
 mod config;
 mod demo;
+mod doctor;
 mod logging;
 mod options;
 mod outcome;
@@ -94,10 +95,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let stderr = std::io::stderr();
             crate::query::run(&db, &request, &mut stdout.lock(), &mut stderr.lock())
         }
-        Command::Status(ref args) => {
-            let request = query_request::status_request(args);
-            let stdout = std::io::stdout();
-            crate::query::status::run(&db, &request, now, &mut stdout.lock())
+        Command::Status(ref args) => status(&db, args, now),
+        Command::Doctor(ref args) => {
+            let mut stdout = std::io::stdout();
+            doctor::run(&db, args, now, &mut stdout).await
         }
         Command::Simulate(ref args) => simulate::run(args).await,
         Command::Demo(ref args) => {
@@ -118,6 +119,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `gaussjobs status`: the table (or JSON, CSV), or with `--check` the health lines and
+/// exit 1 on any problem; `--metrics-file` writes the numbers for Prometheus as well.
+fn status(db: &Path, args: &crate::cli::StatusArgs, now: DateTime<Utc>) -> anyhow::Result<()> {
+    use crate::query::health;
+    let max_age =
+        time::parse_duration(&args.max_age).map_err(|e| exit::usage(format!("--max-age: {e}")))?;
+    if let Some(path) = &args.metrics_file {
+        health::write_metrics(db, path, now)?;
+    }
+    let stdout = std::io::stdout();
+    if args.check {
+        let healthy = health::check(db, max_age, now, &mut stdout.lock())?;
+        if !healthy {
+            return Err(exit::AlreadyReported("the archive is not healthy".into()).into());
+        }
+        return Ok(());
+    }
+    let request = query_request::status_request(args);
+    crate::query::status::run(db, &request, now, &mut stdout.lock())
 }
 
 /// `gaussjobs sync`: one project (`--project-id`) or the accounts of `--config`. Human lines
@@ -147,6 +169,20 @@ async fn sync(db: &Path, args: &SyncArgs, now: DateTime<Utc>, quiet: bool) -> an
             (projects, outcome::summarise(runs, quiet))
         }
         (Err(e), None) => (Vec::new(), Err(e)),
+    };
+    // The numbers are written whatever the outcome, so a failed run shows as one.
+    let result = match (&args.metrics_file, result) {
+        (None, result) => result,
+        (Some(path), result) => {
+            match crate::query::health::write_metrics(db, path, time::now_secs()) {
+                Ok(()) => result,
+                Err(e) if result.is_ok() => Err(e),
+                Err(e) => {
+                    tracing::warn!("cannot write the metrics file: {e:#}");
+                    result
+                }
+            }
+        }
     };
     if args.json {
         let code = match &result {

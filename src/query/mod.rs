@@ -5,6 +5,7 @@
 
 mod as_of;
 mod filter;
+pub mod health;
 mod instance;
 mod job;
 mod jobs;

@@ -97,6 +97,27 @@ fn open_lock_file(db: &Path) -> Result<(File, PathBuf)> {
     }
 }
 
+/// Who holds the sync lock of the archive at `db` now, without taking it for longer than
+/// the look nor creating its file: `None` when no sync runs.
+pub fn holder(db: &Path) -> Result<Option<String>> {
+    let path = lock_path(db);
+    let mut file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(StoreError::LockIo { path, source }),
+    };
+    match file.try_lock_shared() {
+        // Released as the file closes.
+        Ok(()) => Ok(None),
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            Ok(Some(holder.trim().to_string()))
+        }
+        Err(TryLockError::Error(source)) => Err(StoreError::LockIo { path, source }),
+    }
+}
+
 /// `<archive>.lock`, beside the file `db` leads to.
 pub fn lock_path(db: &Path) -> PathBuf {
     super::file::beside(&resolve(db), ".lock")

@@ -178,6 +178,19 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
     }
 }
 
+/// What `doctor` reports of an archive: its schema version and SQLite's `quick_check`
+/// answer (`ok` when sound). Read-only, like [`open_read_only`].
+pub fn integrity(path: &Path) -> Result<(i64, String)> {
+    let conn = open_read_only(path)?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(sqlite_error(path))?;
+    let check: String = conn
+        .pragma_query_value(None, "quick_check", |r| r.get(0))
+        .map_err(sqlite_error(path))?;
+    Ok((version, check))
+}
+
 /// [`open_read_only`] for readers of this build's schema (queries): an archive an older
 /// gaussjobs wrote, which only `sync` migrates, is refused with what to do instead of failing
 /// on a table it does not have yet.
