@@ -824,6 +824,64 @@ fn account_credential(
 mod tests {
     use super::*;
 
+    /// An environment of the given variables only.
+    struct Vars(Vec<(&'static str, String)>);
+
+    impl CredentialSource for Vars {
+        fn env(&self, name: &str) -> Option<String> {
+            self.0
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn endpoints_and_iam_are_resolved_as_the_sdks_resolve_them() {
+        let none = Vars(Vec::new());
+        let (first, rest) = endpoints(None, Some("eu-west-101"), &none).unwrap();
+        assert_eq!(
+            first.as_str(),
+            "https://gaussdb.eu-west-101.myhuaweicloud.eu/"
+        );
+        assert!(rest.is_empty());
+        let list = Vars(vec![(
+            "HUAWEICLOUD_SDK_REGION_GAUSSDB_CN_NORTH_4",
+            " https://a.example.com , https://b.example.com".into(),
+        )]);
+        let (first, rest) = endpoints(None, Some("cn-north-4"), &list).unwrap();
+        assert_eq!(first.as_str(), "https://a.example.com/");
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].as_str(), "https://b.example.com/");
+        // --endpoint wins over the variable.
+        let (first, rest) =
+            endpoints(Some("http://127.0.0.1:9"), Some("cn-north-4"), &list).unwrap();
+        assert_eq!(first.as_str(), "http://127.0.0.1:9/");
+        assert!(rest.is_empty());
+        let iam = Vars(vec![(
+            "HUAWEICLOUD_SDK_IAM_ENDPOINT",
+            "https://iam.example.com".into(),
+        )]);
+        assert_eq!(
+            iam_endpoint(None, Some("cn-north-4"), &iam)
+                .unwrap()
+                .as_str(),
+            "https://iam.example.com/"
+        );
+        assert_eq!(
+            iam_endpoint(Some("https://iam.flag.example.com"), None, &iam)
+                .unwrap()
+                .as_str(),
+            "https://iam.flag.example.com/"
+        );
+        assert_eq!(
+            iam_endpoint(None, Some("eu-west-101"), &none)
+                .unwrap()
+                .as_str(),
+            "https://iam.eu-west-101.myhuaweicloud.eu/"
+        );
+    }
+
     #[test]
     fn an_endpoint_with_userinfo_is_refused_with_the_password_hidden() {
         let e = http_url(
