@@ -226,7 +226,17 @@ impl IamSession {
             .body(body.to_string())
             .send()
             .await
-            .map_err(|e| failed(format!("cannot reach {}: {}", l.endpoint, innermost(&e))))?;
+            .map_err(|e| {
+                let detail = innermost(&e);
+                if transport::is_untrusted(&detail) {
+                    failed(format!(
+                        "the TLS certificate of {} was not trusted ({detail}); pass its CA as --ca-bundle PATH",
+                        l.endpoint.host_str().unwrap_or_default()
+                    ))
+                } else {
+                    failed(format!("cannot reach {}: {detail}", l.endpoint))
+                }
+            })?;
         if let Some(to) = transport::redirect_target(&response) {
             return Err(failed(format!(
                 "IAM answered HTTP {} with a redirect to {to}, which is not followed: the password is sent only to the IAM endpoint's own origin",

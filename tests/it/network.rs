@@ -466,3 +466,43 @@ fn an_endpoint_list_moves_past_one_that_refuses_connections() {
         .unwrap();
     assert!(endpoint.starts_with(refusing), "{endpoint}");
 }
+
+#[test]
+fn an_iam_login_trusts_the_same_roots_as_the_api() {
+    let mut config = small();
+    config.iam_users = vec![gaussjobs::simulate::SimIamUser {
+        domain: "acme".into(),
+        name: "robot".into(),
+        password: "pw-Iam-Tls-4e1a".into(),
+    }];
+    let world = World::new(config);
+    let ca = test_ca(world.dir.path());
+    let front = tls_front(&ca, world.server.addr);
+    let login = |extra: &[&str]| {
+        let mut cmd = world.gaussjobs();
+        cmd.env("GAUSSJOBS_IAM_PASSWORD", "pw-Iam-Tls-4e1a")
+            .args([
+                "sync",
+                "--endpoint",
+                &front.url,
+                "--iam-endpoint",
+                &front.url,
+            ])
+            .args(["--iam-user", "robot", "--iam-domain", "acme"])
+            .args(["--project-id", DEFAULT_PROJECT_ID, "--max-rps", "1000"])
+            .args(["--since", "2d"])
+            .args(extra);
+        cmd
+    };
+    let out = login(&[]).assert().code(1);
+    let text = text_of(&out);
+    assert!(
+        text.contains("not trusted") && text.contains("--ca-bundle"),
+        "{text}"
+    );
+    assert_eq!(world.sim.iam_login_count(), 0);
+    let bundle = ca.ca_pem.to_string_lossy().into_owned();
+    login(&["--ca-bundle", &bundle]).assert().success();
+    assert_eq!(world.sim.iam_login_count(), 1);
+    assert!(world.sim.requests().iter().all(|r| r.auth == "iam-token"));
+}
