@@ -598,7 +598,7 @@ fn credential(
 fn no_credentials(tried: &[String]) -> anyhow::Error {
     usage_with_hint(
         format!("no credentials found; tried, in order: {}", tried.join("; ")),
-        "put an IAM token in GAUSSJOBS_TOKEN or a file passed as --token-file, set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, write ~/.huaweicloud/credentials, or run on an ECS or CCE node with an agency (see the README's \"Credentials\" section)",
+        "put an IAM token in GAUSSJOBS_TOKEN or a file passed as --token-file, set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, write ~/.huaweicloud/credentials, or run on an ECS or CCE node with an agency (see the README's \"Credentials, as the SDKs find them\")",
     )
 }
 
