@@ -65,6 +65,9 @@ pub struct SimConfig {
     pub iam_token_lifetime: chrono::Duration,
     /// How long the temporary keys the metadata service hands out live.
     pub metadata_key_lifetime: chrono::Duration,
+    /// How far the API's clock is ahead of the real one (behind when negative): its `Date`
+    /// header says so, and signatures are checked against it.
+    pub clock_skew: chrono::Duration,
 }
 
 impl Default for SimConfig {
@@ -82,6 +85,7 @@ impl Default for SimConfig {
             iam_users: Vec::new(),
             iam_token_lifetime: chrono::Duration::hours(24),
             metadata_key_lifetime: chrono::Duration::hours(1),
+            clock_skew: chrono::Duration::zero(),
         }
     }
 }
@@ -126,6 +130,7 @@ pub(crate) struct Shared {
     pub issued: HashMap<String, (String, DateTime<Utc>)>,
     pub iam_logins: usize,
     pub metadata_key_lifetime: chrono::Duration,
+    pub clock_skew: chrono::Duration,
     pub metadata: MetadataCalls,
     pub rng: rand::rngs::StdRng,
 }
@@ -164,6 +169,7 @@ impl Simulator {
             issued: HashMap::new(),
             iam_logins: 0,
             metadata_key_lifetime: world.config.metadata_key_lifetime,
+            clock_skew: world.config.clock_skew,
             metadata: MetadataCalls::default(),
             rng: rand::rngs::StdRng::seed_from_u64(world.config.seed ^ 0x1a3),
         };

@@ -425,3 +425,33 @@ fn doctor_passes_on_a_good_setup_and_names_what_is_broken() {
     );
     assert_eq!(std::fs::read(&world.db).unwrap(), bytes);
 }
+
+#[test]
+fn doctor_fails_the_clock_check_when_the_server_is_15_minutes_off() {
+    let mut config = config();
+    config.clock_skew = chrono::Duration::minutes(20);
+    let world = World::new(config);
+    let out = world
+        .gaussjobs()
+        .env("GAUSSJOBS_TOKEN", DEFAULT_TOKEN)
+        .args(["doctor", "--endpoint", &world.server.url])
+        .args(["--project-id", DEFAULT_PROJECT_ID])
+        .assert()
+        .code(1);
+    let text = text_of(&out);
+    let clock = text
+        .lines()
+        .find(|l| l.contains("clock:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(clock.starts_with("FAIL"), "{text}");
+    assert!(
+        clock.contains("behind") && clock.contains("15 minutes"),
+        "{clock}"
+    );
+    // The token needs no signature: the API itself answered.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("ok") && l.contains("API:")),
+        "{text}"
+    );
+}
