@@ -455,3 +455,41 @@ fn doctor_fails_the_clock_check_when_the_server_is_15_minutes_off() {
         "{text}"
     );
 }
+
+#[test]
+fn status_check_names_a_gap_left_by_a_window_that_failed() {
+    let now = now();
+    let world = World::new(SimConfig {
+        jobs: 60,
+        days: 5,
+        now,
+        ..SimConfig::default()
+    });
+    let day = (now - chrono::Duration::days(3))
+        .date_naive()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc();
+    world.sim.inject(Fault::status(403).window_containing(day));
+    world.sync(&["--since", "6d"]).assert().code(1);
+    let out = world
+        .gaussjobs()
+        .args(["status", "--check"])
+        .assert()
+        .code(1);
+    let text = text_of(&out);
+    let gap = text
+        .lines()
+        .find(|l| l.contains("1 gap in coverage"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(gap.contains(&day.format("%Y-%m-%d").to_string()), "{gap}");
+    assert!(text.lines().any(|l| l.contains("newest run")), "{text}");
+    // The next sync fetches the gap, and the check passes.
+    world.sim.clear_faults();
+    world.sync(&[]).assert().success();
+    world
+        .gaussjobs()
+        .args(["status", "--check"])
+        .assert()
+        .success();
+}
