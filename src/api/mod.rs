@@ -7,6 +7,7 @@ pub(crate) mod error;
 pub(crate) mod fingerprint;
 pub(crate) mod iam;
 pub(crate) mod model;
+mod pace;
 pub(crate) mod regions;
 pub(crate) mod secret;
 pub(crate) mod signer;

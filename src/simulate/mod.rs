@@ -63,6 +63,12 @@ pub struct SimConfig {
     pub iam_users: Vec<SimIamUser>,
     /// How long an IAM token lives.
     pub iam_token_lifetime: chrono::Duration,
+    /// Requests a second the gateway lets through; more in any second are answered 429
+    /// `APIGW.0308`, as the real gateway's per-user limit does. `None`: no limit.
+    pub rate_limit: Option<u32>,
+    /// At most this many generated jobs stay open (Running, Pending, Unauthorized): the
+    /// newest; the older ones completed. `None`: as generated.
+    pub open_jobs: Option<usize>,
 }
 
 impl Default for SimConfig {
@@ -79,6 +85,8 @@ impl Default for SimConfig {
             aksk: BTreeMap::new(),
             iam_users: Vec::new(),
             iam_token_lifetime: chrono::Duration::hours(24),
+            rate_limit: None,
+            open_jobs: None,
         }
     }
 }
