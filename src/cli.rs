@@ -442,6 +442,15 @@ pub struct SimulateArgs {
     /// Delay added to every response, in milliseconds (at most 60000).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub latency_ms: u64,
+
+    /// Answer 429 (APIGW.0308) to requests beyond this many a second, as the gateway's
+    /// per-user limit does.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit: Option<u32>,
+
+    /// Keep at most this many generated jobs open (the newest); the older ones completed.
+    #[arg(long)]
+    pub open_jobs: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -3,12 +3,10 @@
 //! another origin are refused and answers are read with a cap (see `transport`).
 
 use std::borrow::Cow;
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::RETRY_AFTER;
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -17,6 +15,7 @@ use url::Url;
 use super::auth::Credential;
 use super::error::ApiError;
 use super::model::{Language, ListJobsPage, ListJobsRequest};
+use super::pace::Pace;
 use super::transport::{self, BodyError, Network};
 
 /// Everything the client needs to reach one project at one endpoint.
@@ -91,7 +90,7 @@ pub struct Client {
     urls: Vec<Url>,
     /// The endpoint in use: moves on (never back) when one cannot be reached.
     current: AtomicUsize,
-    limiter: DefaultDirectRateLimiter,
+    pace: Pace,
     requests: AtomicU64,
     /// The `Date` of the newest answer, for the clock check of `doctor`.
     server_date: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
@@ -125,26 +124,11 @@ impl Client {
             .connect_timeout(config.connect_timeout)
             .build()
             .map_err(|e| invalid(e.to_string()))?;
-        // Evenly spaced requests: a burst of one keeps every one-second window under the
-        // gateway's per-user limit.
-        // The flags keep the rate within 0.01..10000 a second; anything else that reaches
-        // here (NaN, infinity, a rate whose period rounds to zero) is clamped, not a panic.
-        let rps = if config.max_rps.is_finite() {
-            config.max_rps.clamp(0.01, 1_000_000.0)
-        } else {
-            0.01
-        };
-        let period = Duration::try_from_secs_f64(1.0 / rps)
-            .unwrap_or(Duration::from_secs(100))
-            .max(Duration::from_micros(1));
-        let quota = Quota::with_period(period)
-            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
-            .allow_burst(NonZeroU32::MIN);
         Ok(Client {
             http,
             urls,
             current: AtomicUsize::new(0),
-            limiter: RateLimiter::direct(quota),
+            pace: Pace::new(config.max_rps),
             requests: AtomicU64::new(0),
             server_date: std::sync::Mutex::new(None),
             config,
@@ -154,6 +138,11 @@ impl Client {
     /// The server's clock as the newest answer's `Date` header gave it.
     pub fn server_date(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         *self.server_date.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The request rate now: `max_rps`, or less after the gateway answered 429.
+    pub fn rate(&self) -> f64 {
+        self.pace.rps()
     }
 
     /// HTTP attempts made so far, retries included.
@@ -246,7 +235,7 @@ impl Client {
         request: &ListJobsRequest,
         endpoint: usize,
     ) -> (Result<ListJobsPage, ApiError>, u64) {
-        self.limiter.until_ready().await;
+        self.pace.until_ready().await;
         let mut url = self.urls[endpoint].clone();
         // The URL builder percent-encodes every value, so the `+` of `+0000` goes out as
         // `%2B`; a bare `+` would reach the server as a space.
@@ -282,7 +271,13 @@ impl Client {
             limit = request.limit,
             "GET scheduled-jobs"
         );
-        (self.send(http_request, endpoint).await, generation)
+        let result = self.send(http_request, endpoint).await;
+        match &result {
+            Err(ApiError::Http { status: 429, .. }) => self.pace.throttled(),
+            Ok(_) => self.pace.passed(),
+            Err(_) => {}
+        }
+        (result, generation)
     }
 
     async fn send(

@@ -8,6 +8,7 @@ pub(crate) mod fingerprint;
 pub(crate) mod iam;
 pub(crate) mod metadata;
 pub(crate) mod model;
+mod pace;
 pub(crate) mod regions;
 pub(crate) mod secret;
 pub(crate) mod signer;

@@ -18,6 +18,8 @@ pub(crate) fn sim_config(args: &SimulateArgs) -> SimConfig {
         token: args.token.clone(),
         project_id: args.project_id.clone(),
         latency: Duration::from_millis(args.latency_ms),
+        rate_limit: args.rate_limit,
+        open_jobs: args.open_jobs,
         ..SimConfig::default()
     }
 }
@@ -62,6 +64,8 @@ mod tests {
             token: DEFAULT_TOKEN.into(),
             project_id: DEFAULT_PROJECT_ID.into(),
             latency_ms: 0,
+            rate_limit: None,
+            open_jobs: None,
         };
         let err = run(&args).await.unwrap_err();
         assert!(

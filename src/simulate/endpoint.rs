@@ -34,6 +34,24 @@ impl Reply {
     }
 }
 
+/// The gateway's throttling answer: 429 `APIGW.0308`, with `Retry-After` when given.
+fn throttled(world: &mut World, retry_after_secs: Option<u64>) -> Reply {
+    let request_id = format!("{:032x}", world.fault_rng.gen::<u128>());
+    let limit = world.config.rate_limit.unwrap_or(10);
+    let mut r = Reply::json(
+        429,
+        json!({
+            "error_code": "APIGW.0308",
+            "error_message": format!("The throttling threshold has been reached: policy user over ratelimit,limit:{limit},time:1 second"),
+            "request_id": request_id,
+        }),
+    );
+    if let Some(secs) = retry_after_secs {
+        r.headers.push(("retry-after", secs.to_string()));
+    }
+    r
+}
+
 /// Service errors carry `error_msg`.
 fn service_error(status: u16, code: &str, msg: &str) -> Reply {
     Reply::json(status, json!({"error_code": code, "error_msg": msg}))
@@ -98,6 +116,7 @@ pub(crate) fn list(
                 }),
             )
         }
+        None if !world.admit() => throttled(world, None),
         None => answer(world, project_id, &query, headers),
     };
     reply.delay += world.config.latency;
@@ -208,21 +227,7 @@ fn answer(
             };
             service_error(code, "DBS.280005", msg)
         }
-        Some(FaultKind::TooManyRequests { retry_after_secs }) => {
-            let request_id = format!("{:032x}", world.fault_rng.gen::<u128>());
-            let mut r = Reply::json(
-                429,
-                json!({
-                    "error_code": "APIGW.0308",
-                    "error_message": "The throttling threshold has been reached: policy user over ratelimit,limit:10,time:1 second",
-                    "request_id": request_id,
-                }),
-            );
-            if let Some(secs) = retry_after_secs {
-                r.headers.push(("retry-after", secs.to_string()));
-            }
-            r
-        }
+        Some(FaultKind::TooManyRequests { retry_after_secs }) => throttled(world, retry_after_secs),
         Some(FaultKind::MalformedJson) => {
             let full = page_body(world, &filter, offset, limit, 0, &edits);
             // Cut on a char boundary so the body is still valid UTF-8, just not valid JSON.

@@ -68,6 +68,12 @@ pub struct SimConfig {
     /// How far the API's clock is ahead of the real one (behind when negative): its `Date`
     /// header says so, and signatures are checked against it.
     pub clock_skew: chrono::Duration,
+    /// Requests a second the gateway lets through; more in any second are answered 429
+    /// `APIGW.0308`, as the real gateway's per-user limit does. `None`: no limit.
+    pub rate_limit: Option<u32>,
+    /// At most this many generated jobs stay open (Running, Pending, Unauthorized): the
+    /// newest; the older ones completed. `None`: as generated.
+    pub open_jobs: Option<usize>,
 }
 
 impl Default for SimConfig {
@@ -86,6 +92,8 @@ impl Default for SimConfig {
             iam_token_lifetime: chrono::Duration::hours(24),
             metadata_key_lifetime: chrono::Duration::hours(1),
             clock_skew: chrono::Duration::zero(),
+            rate_limit: None,
+            open_jobs: None,
         }
     }
 }

@@ -478,5 +478,6 @@ async fn control_requests(State(sim): State<Simulator>) -> Response {
 }
 
 async fn control_stats(State(sim): State<Simulator>) -> Response {
-    ok(json!({"requests": sim.request_count(), "jobs": sim.job_count()}))
+    let throttled = sim.requests().iter().filter(|r| r.status == 429).count();
+    ok(json!({"requests": sim.request_count(), "jobs": sim.job_count(), "throttled": throttled}))
 }

@@ -552,6 +552,43 @@ async fn throttling_carries_retry_after() {
 }
 
 #[tokio::test]
+async fn a_rate_limit_answers_429_beyond_its_requests_a_second() {
+    let h = Harness::new(Simulator::new(SimConfig {
+        rate_limit: Some(2),
+        ..config(10)
+    }));
+    assert_eq!(h.list(&[]).await.status, 200);
+    assert_eq!(h.list(&[]).await.status, 200);
+    let third = h.list(&[]).await;
+    assert_eq!(third.status, 429);
+    assert_eq!(error_code(&third), "APIGW.0308");
+    assert!(third.json()["error_message"]
+        .as_str()
+        .unwrap()
+        .contains("limit:2,time:1 second"));
+    tokio::time::sleep(StdDuration::from_millis(1_100)).await;
+    assert_eq!(h.list(&[]).await.status, 200, "a second later");
+}
+
+#[test]
+fn open_jobs_can_be_capped_to_the_newest() {
+    let sim = Simulator::new(SimConfig {
+        open_jobs: Some(5),
+        ..config(2_000)
+    });
+    let open: Vec<String> = sim
+        .jobs()
+        .iter()
+        .filter(|j| {
+            ["Running", "Pending", "Unauthorized"].contains(&j["job_status"].as_str().unwrap())
+        })
+        .map(|j| j["create_time"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(open.len(), 5);
+    assert_eq!(sim.job_count(), 2_000);
+}
+
+#[tokio::test]
 async fn malformed_bodies_are_200_but_not_json() {
     let h = Harness::new(Simulator::new(config(50)));
     h.sim.inject(Fault::malformed().times(1));
@@ -774,7 +811,7 @@ async fn control_interface_mirrors_the_methods() {
     let stats = h.control(Method::GET, "/_sim/stats", None).await;
     assert_eq!(
         stats.json(),
-        json!({"requests": 3, "jobs": 0}),
+        json!({"requests": 3, "jobs": 0, "throttled": 0}),
         "control calls not counted"
     );
     let log = h.control(Method::GET, "/_sim/requests", None).await;

@@ -100,6 +100,8 @@ pub(crate) struct World {
     pub fault_rng: StdRng,
     pub faults: Vec<Fault>,
     pub requests: Vec<RecordedRequest>,
+    /// When the API requests of the last second arrived, for the gateway's rate limit.
+    pub recent: std::collections::VecDeque<std::time::Instant>,
 }
 
 impl World {
@@ -117,14 +119,56 @@ impl World {
             fault_rng,
             faults: Vec::new(),
             requests: Vec::new(),
+            recent: Default::default(),
             config,
         };
         if populate {
             let to = world.config.now;
             let from = to - Duration::days(i64::from(world.config.days));
             world.generate(world.config.jobs, from, to);
+            if let Some(keep) = world.config.open_jobs {
+                world.close_all_but(keep);
+            }
         }
         world
+    }
+
+    /// Completes every open job but the `keep` newest (see [`SimConfig::open_jobs`]).
+    fn close_all_but(&mut self, keep: usize) {
+        let open: Vec<(DateTime<Utc>, String)> = self
+            .jobs
+            .iter()
+            .rev()
+            .filter(|(_, e)| {
+                ["Running", "Pending", "Unauthorized"].contains(&e.job.job_status.as_str())
+            })
+            .map(|(key, _)| key.clone())
+            .skip(keep)
+            .collect();
+        let now = self.config.now;
+        for (created, id) in open {
+            self.set_status(&id, "Completed", (created + Duration::hours(1)).min(now));
+        }
+    }
+
+    /// Whether one more API request fits the gateway's limit this second; counts it if so.
+    pub fn admit(&mut self) -> bool {
+        let Some(limit) = self.config.rate_limit else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= std::time::Duration::from_secs(1))
+        {
+            self.recent.pop_front();
+        }
+        if self.recent.len() >= limit as usize {
+            return false;
+        }
+        self.recent.push_back(now);
+        true
     }
 
     pub fn len(&self) -> usize {

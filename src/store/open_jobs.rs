@@ -79,6 +79,25 @@ impl OpenJobsReader {
         })
     }
 
+    /// Archived jobs of `project_id` created from `from` to `to`, both included, that the
+    /// API has not forgotten: what a listing of that time should count if nothing changed.
+    pub(crate) fn jobs_created_between(
+        &self,
+        project_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM jobs WHERE project_id = ?1 AND create_time >= ?2
+                   AND create_time <= ?3 AND api_gone_at IS NULL",
+                params![project_id, time::to_store(from), time::to_store(to)],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.unsigned_abs())
+            .map_err(sqlite_error(&self.path))
+    }
+
     /// Per open status: archived open jobs the API has not forgotten, and how many of them
     /// run `seen_by_run` has not seen. The refresh uses it to choose between the open-status
     /// lists and asking by id.

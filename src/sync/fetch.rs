@@ -340,6 +340,141 @@ impl Fetcher {
         }
     }
 
+    /// Fetches the page of `window` at `offset`: what the count-based pager needs to check
+    /// and join it with its neighbours, and its objects, for [`Fetcher::send_page`].
+    pub(crate) async fn fetch_page(
+        &self,
+        window: Window,
+        offset: u64,
+    ) -> Result<(PageView, PageContent), ListingError> {
+        let listing = Listing::Window(window);
+        let request = self.request(&listing, offset, self.page_size);
+        let page = self.client.list_jobs(&request).await?;
+        let served = page.served();
+        let edge = |position: usize| {
+            object_key(&page, position).map(|key| Edge {
+                time: edge_time(&page, position),
+                key,
+            })
+        };
+        let first = edge(0);
+        let last = edge(served.saturating_sub(1));
+        let rejected: Vec<(usize, RejectedObject)> = page
+            .rejected
+            .into_iter()
+            .map(|r| {
+                (
+                    r.position,
+                    RejectedObject {
+                        reason: r.reason,
+                        raw: r.raw,
+                        window: Some(window),
+                    },
+                )
+            })
+            .collect();
+        let jobs: Vec<JobRecord> = page
+            .schedules
+            .into_iter()
+            .map(|task| job_record(task, &self.project_id))
+            .collect();
+        // Newest first, as the API serves them: what lets a stretch of pages stand for a
+        // stretch of create time. A page out of that order (or with a job without a time)
+        // makes its listing fall back to windows paged one page after another. The archive's
+        // UTC text orders as the times do.
+        let ordered = jobs.iter().all(|j| j.create_time.is_some())
+            && jobs
+                .windows(2)
+                .all(|pair| pair[0].create_time >= pair[1].create_time);
+        Ok((
+            PageView {
+                served: served as u64,
+                total_count: page.total_count,
+                first,
+                last,
+                ordered,
+            },
+            PageContent {
+                served,
+                jobs,
+                rejected,
+            },
+        ))
+    }
+
+    /// Hands a page's objects to the writer, without the first or the last when a
+    /// neighbouring page already handed it (the one-object overlap).
+    pub(crate) async fn send_page(
+        &self,
+        content: PageContent,
+        drop_first: bool,
+        drop_last: bool,
+    ) -> Result<(), ListingError> {
+        let PageContent {
+            served,
+            mut jobs,
+            rejected,
+        } = content;
+        let mut dropped = Vec::new();
+        if drop_first && served > 0 {
+            dropped.push(0);
+        }
+        if drop_last && served > 0 {
+            dropped.push(served - 1);
+        }
+        dropped.dedup();
+        // Positions count the rejected objects too; a job's index is its position less the
+        // rejected before it. Removed from the back, so indexes stay right.
+        for position in dropped.into_iter().rev() {
+            if rejected.iter().any(|(p, _)| *p == position) {
+                continue;
+            }
+            let before = rejected.iter().filter(|(p, _)| *p < position).count();
+            if let Some(index) = position.checked_sub(before).filter(|i| *i < jobs.len()) {
+                jobs.remove(index);
+            }
+        }
+        let rejected = rejected
+            .into_iter()
+            .filter(|(p, _)| !((drop_first && *p == 0) || (drop_last && *p + 1 == served)))
+            .map(|(_, r)| r)
+            .collect();
+        self.send(WriterMsg::Page {
+            jobs,
+            rejected,
+            seen_at: self.clock.now(),
+            completes: None,
+            anomaly: None,
+        })
+        .await
+    }
+
+    /// Records, after the pages that show it, that `window` was fetched completely, and
+    /// counts it as a planned window completed.
+    pub(crate) async fn covered(&self, window: Window) -> Result<(), ListingError> {
+        self.send(WriterMsg::Page {
+            jobs: Vec::new(),
+            rejected: Vec::new(),
+            seen_at: self.clock.now(),
+            completes: Some(window),
+            anomaly: None,
+        })
+        .await?;
+        self.window_completed().await
+    }
+
+    /// Notes how a listing's pages disagreed with its count.
+    pub(crate) async fn note_anomaly(&self, note: String) -> Result<(), ListingError> {
+        self.send(WriterMsg::Page {
+            jobs: Vec::new(),
+            rejected: Vec::new(),
+            seen_at: self.clock.now(),
+            completes: None,
+            anomaly: Some(note),
+        })
+        .await
+    }
+
     /// The request for one page. A window is widened by a second on each side: whether the
     /// API's time filter includes its edges is not documented, and a job on an edge must not
     /// fall between two windows. The upsert makes the overlap harmless.
@@ -377,6 +512,49 @@ impl Fetcher {
         }
         request
     }
+}
+
+/// What one page of a count-paged listing showed: enough to check it against its neighbours.
+#[derive(Debug, Clone)]
+pub(crate) struct PageView {
+    pub served: u64,
+    pub total_count: u64,
+    /// The first and the last object served.
+    pub first: Option<Edge>,
+    pub last: Option<Edge>,
+    /// Its jobs came newest first, every one with a create time.
+    pub ordered: bool,
+}
+
+/// A page's objects, as read: `served` of them, jobs and (by position) rejected objects.
+#[derive(Debug)]
+pub(crate) struct PageContent {
+    served: usize,
+    jobs: Vec<JobRecord>,
+    rejected: Vec<(usize, RejectedObject)>,
+}
+
+/// An object at the edge of a page: what identifies it, and its create time (none for an
+/// object that is not a job, or a job without a readable time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Edge {
+    pub key: String,
+    pub time: Option<DateTime<Utc>>,
+}
+
+/// The create time of the job at `position`, if the object there is a job with one.
+fn edge_time(page: &ListJobsPage, position: usize) -> Option<DateTime<Utc>> {
+    if page.rejected.iter().any(|r| r.position == position) {
+        return None;
+    }
+    let before = page
+        .rejected
+        .iter()
+        .filter(|r| r.position < position)
+        .count();
+    page.schedules
+        .get(position.checked_sub(before)?)
+        .and_then(|job| job.times().create_time)
 }
 
 /// What tells the object at `position` on a page from any other: a job's id, or a rejected

@@ -4,6 +4,7 @@
 //! API objects into store records (`record`) and talks to `api` and `store` through their
 //! types only.
 
+mod by_count;
 mod fetch;
 mod plan;
 mod progress;

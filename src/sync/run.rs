@@ -10,12 +10,13 @@ use std::time::{Duration as StdDuration, Instant};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
+use super::by_count::{fetch_by_count, Recheck};
 use super::fetch::{Fetcher, Listing, ListingError};
 use super::plan::{plan, PlanInput};
 use super::progress::{Progress, Silent};
 use super::refresh::{recent_start, refresh_open_jobs, RefreshRange};
 use super::stop::{Stop, StopReason};
-use super::workers::{fetch_all, Tally};
+use super::workers::Tally;
 use super::writer::{Writer, WriterContext, Written, WRITER_QUEUE_PAGES};
 use super::{Clock, SyncOptions, SyncReport, DEFAULT_SINCE};
 use crate::api::{ApiError, Client, ClientConfig};
@@ -228,6 +229,28 @@ struct Planned {
     since: DateTime<Utc>,
     until: DateTime<Utc>,
     windows: Vec<Window>,
+    /// Where the newest stretch starts when it only reads again what earlier runs fetched
+    /// (the lookback) and what came since (see `by_count::Recheck`).
+    recheck: Option<DateTime<Utc>>,
+}
+
+/// The archived jobs a listing of `[start, until)` would count: its requests reach a second
+/// beyond each end (see `fetch`).
+fn archived_between(
+    db: &Path,
+    project_id: &str,
+    start: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<u64, crate::store::StoreError> {
+    crate::store::OpenJobsReader::open(db)?.jobs_created_between(
+        project_id,
+        start
+            .checked_sub_signed(chrono::Duration::seconds(1))
+            .unwrap_or(start),
+        until
+            .checked_add_signed(chrono::Duration::seconds(1))
+            .unwrap_or(until),
+    )
 }
 
 /// Finds (or creates) the project's scope and plans its windows from the scope's coverage.
@@ -257,12 +280,27 @@ fn plan_scope(
         time::to_store(scope.since),
         time::to_store(until)
     );
+    // Only a scope of every job: a filtered one's archived jobs are not what the API counts
+    // (a status changes after it was archived).
+    let frontier = scope.coverage.iter().map(|c| c.to).max();
+    let recheck = match (frontier, recent_start(&windows, until)) {
+        (Some(frontier), Some(start))
+            if key.filter.is_empty()
+                && frontier
+                    .checked_sub_signed(options.lookback)
+                    .is_some_and(|from| start >= from) =>
+        {
+            Some(start)
+        }
+        _ => None,
+    };
     Ok(Planned {
         scope_id: scope.scope_id,
         key,
         since: scope.since,
         until,
         windows,
+        recheck,
     })
 }
 
@@ -317,16 +355,25 @@ async fn fetch_scope(
     run_id: i64,
     planned: Planned,
 ) -> Fetched {
-    let range = RefreshRange {
+    let mut range = RefreshRange {
         since: planned.since,
         created_before: recent_start(&planned.windows, planned.until),
     };
-    let outcome = fetch_all(
-        planned.windows.into_iter().map(Listing::Window).collect(),
-        options.concurrency,
-        &fetcher,
-    )
-    .await;
+    let recheck = match planned.recheck {
+        Some(start) => match archived_between(db, &options.project_id, start, planned.until) {
+            Ok(archived) => Some(Recheck { start, archived }),
+            Err(e) => {
+                tracing::warn!("the archive's jobs could not be counted: {e}");
+                None
+            }
+        },
+        None => None,
+    };
+    let outcome = fetch_by_count(planned.windows, options.concurrency, &fetcher, recheck).await;
+    // A stretch read by its first page alone did not see its open jobs: the lists cover it.
+    if outcome.skimmed {
+        range.created_before = None;
+    }
     let mut fetched = Fetched {
         windows: outcome.tally,
         lists: Tally::default(),

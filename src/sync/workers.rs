@@ -14,6 +14,9 @@ pub(super) struct FetchOutcome {
     /// Every piece that failed, with why.
     pub failed: Vec<(Listing, ListingError)>,
     pub aborted: bool,
+    /// A stretch was read by its first page alone, its count matching the archive's (see
+    /// `by_count::Recheck`): its open jobs were not all seen.
+    pub skimmed: bool,
 }
 
 /// Listings of one kind, counted in the units they were planned in.
@@ -111,11 +114,12 @@ pub(super) async fn fetch_all(
         },
         failed,
         aborted: abort.load(Ordering::Relaxed) || fetcher.stop.is_requested(),
+        skimmed: false,
     }
 }
 
 /// Errors every other listing would hit too.
-fn stops_everything(e: &ListingError) -> bool {
+pub(super) fn stops_everything(e: &ListingError) -> bool {
     match e {
         ListingError::WriterGone | ListingError::Store(_) => true,
         ListingError::Api(ApiError::Http { status, .. }) => {
