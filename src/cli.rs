@@ -221,6 +221,21 @@ pub struct QueryArgs {
     #[arg(long, global = true, default_value = "utc")]
     pub tz: String,
 
+    /// Show these columns, in this order (comma-separated), in every format; in a table
+    /// none is then left out for width. An unknown name lists the known ones.
+    #[arg(long, global = true, value_delimiter = ',', value_name = "A,B,...")]
+    pub columns: Vec<String>,
+
+    /// Tables show every column and cut nothing, however wide.
+    #[arg(long, global = true, conflicts_with = "columns")]
+    pub wide: bool,
+
+    /// Fit tables to this many columns [default: the terminal's width; no limit when stdout
+    /// is not a terminal]. Identifiers are never cut; names give way, then columns.
+    #[arg(long, global = true, value_name = "COLUMNS",
+          value_parser = clap::value_parser!(u16).range(40..=1000))]
+    pub width: Option<u16>,
+
     #[command(subcommand)]
     pub command: QueryCommand,
 }
@@ -375,6 +390,12 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// Fit the table to this many columns [default: the terminal's width; no limit when
+    /// stdout is not a terminal].
+    #[arg(long, value_name = "COLUMNS",
+          value_parser = clap::value_parser!(u16).range(40..=1000))]
+    pub width: Option<u16>,
 }
 
 #[derive(Debug, Args)]

@@ -144,6 +144,7 @@ fn questions(job_id: &str, now: DateTime<Utc>) -> [(&'static str, Vec<String>, Q
     let request = |question| QueryRequest {
         format: Default::default(),
         tz: Default::default(),
+        table: Default::default(),
         question,
     };
     let sql = "SELECT job_name, count(*) AS jobs, sum(job_status = 'Failed') AS failed \
