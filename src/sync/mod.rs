@@ -29,7 +29,7 @@ pub use fetch::ListingError;
 pub use plan::{TooManyWindows, MAX_PLANNED_WINDOWS};
 pub use progress::{Progress, Silent};
 pub use record::job_record;
-pub use run::{run, run_many, RunControl, Stopped, SyncFailed};
+pub use run::{left_for_next, run, run_many, RunControl, Stopped, SyncFailed};
 pub use stop::{Signal, Stop, StopReason};
 
 /// Where a run reads the time it saw a page and the time it ended: the wall clock, or a fixed
@@ -150,15 +150,16 @@ pub struct SyncReport {
 impl SyncReport {
     /// The one-line summary printed on success.
     pub fn summary(&self) -> String {
+        use crate::terminal::count;
         format!(
-            "synced {}: {} new, {} changed, {} unchanged; {} windows, {} open jobs checked, {} requests, {:.1}s",
+            "synced {}: {} new, {} changed, {} unchanged; {}, {} checked, {}, {:.1}s",
             self.project_id,
             self.counts.new,
             self.counts.changed,
             self.counts.unchanged,
-            self.windows_completed,
-            self.open_jobs_checked,
-            self.requests,
+            count(self.windows_completed as u64, "window", "windows"),
+            count(self.open_jobs_checked, "open job", "open jobs"),
+            count(self.requests, "request", "requests"),
             self.seconds
         )
     }

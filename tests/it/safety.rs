@@ -460,12 +460,16 @@ fn a_sync_with_wait_runs_after_the_one_holding_the_lock() {
     let world = slow_world();
     let mut first = spawn_sync(&world, &["--since", "21d", "--page-size", "20"]);
     wait_for_lock(&world, &mut first);
+    let holder = format!("pid {} ", first.id());
     let second = spawn_sync(&world, &["--wait"]).wait_with_output().unwrap();
-    assert_eq!(
-        second.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(0), "{stderr}");
+    // It says once that it waits, and for whom.
+    let waiting: Vec<&str> = stderr.lines().filter(|l| l.contains("waiting")).collect();
+    assert_eq!(waiting.len(), 1, "{stderr}");
+    assert!(
+        waiting[0].contains("another sync holds") && waiting[0].contains(&holder),
+        "{stderr}"
     );
     assert_eq!(first.wait_with_output().unwrap().status.code(), Some(0));
     integrity_ok(&world);
