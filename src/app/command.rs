@@ -136,7 +136,9 @@ mod tests {
 
     #[test]
     fn completions_offer_statuses_keys_formats_and_regions() {
-        let cmd = command();
+        let mut cmd = command();
+        // Global flags (--format) reach the subcommands when the command is built.
+        cmd.build();
         assert_eq!(values(&cmd, &["sync"], "status"), statuses());
         assert_eq!(values(&cmd, &["query", "jobs"], "status"), statuses());
         assert_eq!(

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 /// Writes every page into `dir` (made if missing) and returns their paths.
-pub fn write_pages(mut cmd: clap::Command, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn write_pages(cmd: clap::Command, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut cmd = without_help(cmd);
     // Built once, so every subcommand has its page name (`gaussjobs-query-jobs`) and the
     // global flags it takes.
     cmd.build();
@@ -19,10 +20,18 @@ pub fn write_pages(mut cmd: clap::Command, dir: &Path) -> anyhow::Result<Vec<Pat
 }
 
 /// The top page, for `gaussjobs man` on stdout.
-pub fn write_top(mut cmd: clap::Command, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn write_top(cmd: clap::Command, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut cmd = without_help(cmd);
     cmd.build();
     out.write_all(&page(&cmd, None)?)?;
     Ok(())
+}
+
+/// The command without clap's `help` subcommands: a page for `gaussjobs help query jobs`
+/// would only repeat `gaussjobs-query-jobs(1)`.
+fn without_help(cmd: clap::Command) -> clap::Command {
+    cmd.disable_help_subcommand(true)
+        .mut_subcommands(without_help)
 }
 
 fn walk(

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::render::{looks_stored, printable, Cell, Rows, TableStyle};
+use super::render::{self, looks_stored, printable, Cell, Format, Rows, TableStyle};
 
 /// Free text is cut to this many columns in a table even when the terminal has room (but in
 /// the last column): a target_config or a long name would push every other column off the
@@ -137,6 +137,23 @@ pub fn choose(
         return Ok(rows.clone());
     }
     Ok(rows.select(spec.default))
+}
+
+/// Writes `rows` in `format`: a table of every column fitted to the width, or JSON, NDJSON,
+/// CSV. An empty result still prints its shape: the header (table, CSV) or `[]` (JSON);
+/// NDJSON prints nothing.
+pub fn write_rows(
+    rows: &Rows,
+    format: Format,
+    style: TableStyle,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Table => write_fitted(rows, &[], true, style, out),
+        Format::Json => render::write_json(&serde_json::Value::Array(rows.to_objects()), out),
+        Format::Ndjson => render::write_ndjson(rows, out),
+        Format::Csv => render::write_csv(rows, out),
+    }
 }
 
 /// Free text is first cut to this many columns when the table is too wide, before any column

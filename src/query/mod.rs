@@ -141,7 +141,7 @@ impl Answer<'_> {
             }
             other => {
                 let chosen = layout::choose(rows, &layout::TableSpec::ALL, self.columns, true)?;
-                render::write_rows(&chosen, other, self.style, out)
+                layout::write_rows(&chosen, other, self.style, out)
             }
         }
     }

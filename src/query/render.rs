@@ -1,4 +1,5 @@
-//! Result sets (`Rows` of typed `Cell`s) and the four output formats: table, JSON, NDJSON, CSV.
+//! Result sets (`Rows` of typed `Cell`s), how a table shows a cell, and the machine formats:
+//! JSON, NDJSON, CSV. Tables are laid out by `layout`.
 
 use std::io::{IsTerminal, Write};
 
@@ -302,27 +303,6 @@ impl TableStyle {
             .set_content_arrangement(ContentArrangement::Disabled);
         table
     }
-}
-
-/// Writes `rows` in `format`. An empty result still prints its shape: the header (table,
-/// CSV) or `[]` (JSON); NDJSON prints nothing.
-pub fn write_rows(
-    rows: &Rows,
-    format: Format,
-    style: TableStyle,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    match format {
-        Format::Table => write_table(rows, style, out),
-        Format::Json => write_json(&Value::Array(rows.to_objects()), out),
-        Format::Ndjson => write_ndjson(rows, out),
-        Format::Csv => write_csv(rows, out),
-    }
-}
-
-/// A table of every column of `rows`, fitted to the style's width without leaving any out.
-pub fn write_table(rows: &Rows, style: TableStyle, out: &mut dyn Write) -> anyhow::Result<()> {
-    super::layout::write_fitted(rows, &[], true, style, out)
 }
 
 /// Pretty JSON ending with a newline.

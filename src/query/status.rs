@@ -12,7 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::render::{printable, write_json, write_rows, Cell, Format, Rows, TableStyle};
+use super::layout::write_rows;
+use super::render::{printable, write_json, Cell, Format, Rows, TableStyle};
 use crate::store::{open_read_only, Coverage};
 use crate::store::{subtract, Window};
 use crate::time;

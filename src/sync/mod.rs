@@ -147,10 +147,17 @@ pub struct SyncReport {
     pub failed: Vec<String>,
 }
 
+/// A count with its noun, `1 window` or `61 windows`.
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
 impl SyncReport {
     /// The one-line summary printed on success.
     pub fn summary(&self) -> String {
-        use crate::terminal::count;
         format!(
             "synced {}: {} new, {} changed, {} unchanged; {}, {} checked, {}, {:.1}s",
             self.project_id,

@@ -88,7 +88,7 @@ pub fn left_for_next(new: u64, changed: u64, planned: usize, completed: usize) -
     let left = planned.saturating_sub(completed);
     format!(
         "kept {new} new and {changed} changed jobs; {left} of {} {} left for the next sync",
-        crate::terminal::count(planned as u64, "window", "windows"),
+        super::count(planned as u64, "window", "windows"),
         if left == 1 { "is" } else { "are" }
     )
 }
@@ -271,7 +271,7 @@ fn plan_scope(
         (Some(from), Some(to)) => tracing::info!(
             "{}: {} to fetch, create time {} .. {} (the archive covers from {})",
             key.project_id,
-            crate::terminal::count(windows.len() as u64, "window", "windows"),
+            super::count(windows.len() as u64, "window", "windows"),
             time::to_store(from),
             time::to_store(to),
             time::to_store(scope.since)

@@ -626,7 +626,8 @@ fn max_time_stops_a_run_that_a_server_holds_and_keeps_what_it_fetched() {
         .code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
-        stderr.contains("stopped at --max-time 3s: kept") && stderr.contains("windows are left"),
+        stderr.contains("stopped at --max-time 3s: kept")
+            && stderr.contains("left for the next sync"),
         "{stderr}"
     );
     assert!(stderr.contains("hint: the next sync continues"), "{stderr}");
