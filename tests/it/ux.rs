@@ -703,3 +703,46 @@ fn strip_escapes(text: &str) -> String {
     }
     out
 }
+
+/// At a terminal of 80 columns a table fits it, with every job_id whole; piped, the same
+/// question is not fitted (nothing wrapped, no column left out).
+#[test]
+fn a_terminal_of_80_columns_gets_a_table_that_fits_it() {
+    let world = World::new(small());
+    world.sync(&["--since", "6d"]).assert().success();
+    let Some((code, terminal)) = under_a_terminal(&world, &["query", "jobs", "--limit", "5"])
+    else {
+        return;
+    };
+    assert_eq!(code, 0, "{terminal}");
+    let ids: Vec<String> = {
+        let conn = world.conn();
+        let mut stmt = conn
+            .prepare("SELECT job_id FROM jobs ORDER BY create_time DESC, job_id LIMIT 5")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    for line in terminal
+        .lines()
+        .filter(|l| l.starts_with(['┌', '│', '╞', '└']))
+    {
+        assert!(line.trim_end().chars().count() <= 80, "{line}\n{terminal}");
+    }
+    for id in &ids {
+        assert!(
+            terminal.contains(id.as_str()),
+            "{id} not whole:\n{terminal}"
+        );
+    }
+    let piped = stdout(
+        &world
+            .gaussjobs()
+            .args(["query", "jobs", "--limit", "5"])
+            .assert()
+            .success(),
+    );
+    assert!(piped.contains("instance_name"), "{piped}");
+}
