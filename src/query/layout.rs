@@ -52,7 +52,7 @@ enum Kind {
 fn kind(name: &str, cells: &[&Cell]) -> Kind {
     match name {
         "job_name" | "instance_name" | "target_config" | "changed" | "name" | "filter"
-        | "endpoint" | "last_error" | "anomalies" | "gaps" | "status" | "value" => Kind::Text,
+        | "endpoint" | "last_error" | "anomalies" | "gaps" | "status" => Kind::Text,
         "job_id" | "instance_id" | "project_id" => Kind::Whole,
         n if n == "id" || n.ends_with("_id") => Kind::Whole,
         _ if cells.iter().any(|c| !matches!(c, Cell::Null))
@@ -64,9 +64,11 @@ fn kind(name: &str, cells: &[&Cell]) -> Kind {
         {
             Kind::Time
         }
+        // A column of single words (`SELECT job_id AS j`, statuses, codes) may hold ids: kept
+        // whole. Anything with spaces or JSON is free text.
         _ => {
             let whole = cells.iter().all(|c| match c {
-                Cell::Text(t) => t.len() <= 24 && !t.contains(char::is_whitespace),
+                Cell::Text(t) => t.len() <= 64 && !t.contains(char::is_whitespace),
                 Cell::Json(_) => false,
                 _ => true,
             });
