@@ -18,20 +18,27 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 )]
 pub struct Cli {
     /// The archive file [default: gaussjobs.db; for demo, gaussjobs-demo.db].
-    #[arg(long, global = true, env = "GAUSSJOBS_DB")]
+    #[arg(long, global = true, env = "GAUSSJOBS_DB", help_heading = GLOBAL)]
     pub db: Option<PathBuf>,
 
     /// More log output on stderr (-v: info, -vv: debug). RUST_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
     /// Only errors on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
 
-    /// Log lines as text (for people) or JSON, one object a line (for log shippers).
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    /// Log lines as text (for people) or JSON, one object a line (for log shippers); with
+    /// json the final error and its hint are a JSON line too.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, help_heading = GLOBAL)]
     pub log_format: LogFormat,
+
+    /// Colour in help and log lines: auto (a terminal, unless NO_COLOR is set), always or
+    /// never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto,
+          value_name = "WHEN", help_heading = GLOBAL)]
+    pub color: ColorArg,
 
     #[command(subcommand)]
     pub command: Command,
@@ -45,6 +52,17 @@ impl Cli {
             _ => PathBuf::from("gaussjobs.db"),
         })
     }
+}
+
+/// The help heading of the flags every command takes.
+const GLOBAL: &str = "Global options";
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
 }
 
 /// How log lines are written on stderr.
@@ -88,9 +106,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) on stdout.
+    /// Write the man pages: one per command (gaussjobs-sync.1, gaussjobs-query-jobs.1, ...)
+    /// into DIR, or the top page (roff) on stdout.
     #[command(after_help = examples::MAN)]
-    Man,
+    Man {
+        /// The directory to write the pages into (made if missing).
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +263,21 @@ pub struct QueryArgs {
     /// CSV always give times as stored (UTC).
     #[arg(long, global = true, default_value = "utc")]
     pub tz: String,
+
+    /// Show these columns, in this order (comma-separated), in every format; in a table
+    /// none is then left out for width. An unknown name lists the known ones.
+    #[arg(long, global = true, value_delimiter = ',', value_name = "A,B,...")]
+    pub columns: Vec<String>,
+
+    /// Tables show every column and cut nothing, however wide.
+    #[arg(long, global = true, conflicts_with = "columns")]
+    pub wide: bool,
+
+    /// Fit tables to this many columns [default: the terminal's width; no limit when stdout
+    /// is not a terminal]. Identifiers are never cut; names give way, then columns.
+    #[arg(long, global = true, value_name = "COLUMNS",
+          value_parser = clap::value_parser!(u16).range(40..=1000))]
+    pub width: Option<u16>,
 
     #[command(subcommand)]
     pub command: QueryCommand,
@@ -411,6 +448,12 @@ pub struct StatusArgs {
     /// this file, atomically.
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
+
+    /// Fit the table to this many columns [default: the terminal's width; no limit when
+    /// stdout is not a terminal].
+    #[arg(long, value_name = "COLUMNS",
+          value_parser = clap::value_parser!(u16).range(40..=1000))]
+    pub width: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -556,6 +599,7 @@ Examples:
 
     pub const MAN: &str = "\
 Examples:
-  gaussjobs man > /usr/local/share/man/man1/gaussjobs.1
+  gaussjobs man /usr/local/share/man/man1     # gaussjobs.1, gaussjobs-sync.1, ...
+  man gaussjobs-query-jobs
   gaussjobs man | man -l -";
 }

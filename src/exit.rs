@@ -114,18 +114,41 @@ pub fn report(err: &anyhow::Error, stderr: &mut dyn Write) {
         return;
     }
     let _ = writeln!(stderr, "error: {}", printable(&message(err)));
-    for cause in err.chain() {
-        let hint = cause
+    if let Some(hint) = hint(err) {
+        let _ = writeln!(stderr, "hint: {hint}");
+    }
+}
+
+/// The final error as one JSON line shaped like the log lines of `--log-format json`
+/// (`timestamp`, `level`, `fields.message`, plus `fields.hint`), so a log shipper reading
+/// stderr gets it whole. JSON escapes control characters itself.
+pub fn report_json(err: &anyhow::Error, stderr: &mut dyn Write) {
+    let mut fields = serde_json::json!({ "message": message(err) });
+    if let Some(hint) = hint(err) {
+        fields["hint"] = serde_json::Value::String(hint);
+    }
+    if let Some(code) = api_code(err) {
+        fields["code"] = serde_json::Value::String(code);
+    }
+    let line = serde_json::json!({
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "level": "ERROR",
+        "fields": fields,
+    });
+    let _ = writeln!(stderr, "{line}");
+}
+
+/// The first hint found in the error's chain, secrets cut out.
+fn hint(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|cause| {
+        cause
             .downcast_ref::<UsageError>()
             .and_then(|u| u.hint.clone())
             .or_else(|| cause.downcast_ref::<Hinted>().map(|h| h.hint.clone()))
             .or_else(|| cause.downcast_ref::<StoreError>().and_then(store_hint))
-            .or_else(|| cause.downcast_ref::<ApiError>().and_then(api_hint));
-        if let Some(hint) = hint {
-            let _ = writeln!(stderr, "hint: {}", redact(&hint));
-            break;
-        }
-    }
+            .or_else(|| cause.downcast_ref::<ApiError>().and_then(api_hint))
+            .map(|hint| redact(&hint).into_owned())
+    })
 }
 
 /// What the user can do about a failed call, in the flags and variables they set.

@@ -10,6 +10,7 @@ fn main() -> ExitCode {
         Err(code) => return ExitCode::from(code),
     };
     app::init_logging(&cli);
+    let json_logs = cli.log_format == gaussjobs::cli::LogFormat::Json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -24,6 +25,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::from(exit::OK),
         // A reader that stopped reading (`| head`) is not a failure of ours.
         Err(err) if exit::is_broken_pipe(&err) => ExitCode::from(exit::OK),
+        Err(err) if json_logs => {
+            exit::report_json(&err, &mut std::io::stderr());
+            ExitCode::from(exit::code_for(&err))
+        }
         Err(err) => {
             exit::report(&err, &mut std::io::stderr());
             ExitCode::from(exit::code_for(&err))

@@ -25,6 +25,14 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A count with its noun, `1 window` or `61 windows`: the plural only when it is not one.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    match n.into() {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
 /// C0, DEL and C1 controls, and the bidi embedding/override/isolate marks that can make text
 /// read differently from what it is.
 fn needs_escape(c: char) -> bool {
@@ -35,6 +43,16 @@ fn needs_escape(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_say_one_or_many() {
+        assert_eq!(count(1u64, "window", "windows"), "1 window");
+        assert_eq!(count(0u64, "window", "windows"), "0 windows");
+        assert_eq!(
+            count(61u64, "earlier run", "earlier runs"),
+            "61 earlier runs"
+        );
+    }
 
     #[test]
     fn controls_and_bidi_marks_become_visible_and_the_rest_is_kept() {

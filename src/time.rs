@@ -129,9 +129,12 @@ fn parse_documented(s: &str) -> Option<DateTime<Utc>> {
 
 /// Parses a time the user typed: RFC 3339 (`2024-03-01T00:00:00Z`), the API's form
 /// (`2024-03-01T08:00:00+0800`), a date (`2024-03-01`, midnight UTC) or an age before `now`
-/// (`30d`, `12h`, `1week`).
+/// (`30d`, `12h`, `1week`), or `now`.
 pub fn parse_user_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     let s = s.trim();
+    if s.eq_ignore_ascii_case("now") {
+        return Ok(now);
+    }
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
     }

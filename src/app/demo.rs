@@ -65,7 +65,9 @@ pub(crate) async fn run(
         now,
         ..SimConfig::default()
     });
-    let watched = add_running_jobs(&simulator, now);
+    let mut watched = add_running_jobs(&simulator, now);
+    // One running job the API forgets before the next sync: the archive keeps its last state.
+    let forgotten = watched.pop().expect("the demo adds running jobs");
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .context("cannot open a loopback port for the demo's simulator")?;
@@ -104,6 +106,7 @@ pub(crate) async fn run(
         let status = if i % 2 == 0 { "Completed" } else { "Failed" };
         simulator.set_status(job_id, status, later);
     }
+    simulator.remove_job(&forgotten);
     simulator.generate_jobs(12, now - Duration::minutes(30), now);
     options.since = None;
     let second = crate::sync::run(db, &options, time::now_secs(), RunControl::default()).await?;
@@ -114,6 +117,7 @@ pub(crate) async fn run(
     )?;
     writeln!(out, "{}", second.summary())?;
     server.abort();
+    leave_only_the_archive(db)?;
 
     let db_flag = db.display().to_string();
     let shown_job = watched.first().cloned().unwrap_or_default();
@@ -144,6 +148,7 @@ fn questions(job_id: &str, now: DateTime<Utc>) -> [(&'static str, Vec<String>, Q
     let request = |question| QueryRequest {
         format: Default::default(),
         tz: Default::default(),
+        table: Default::default(),
         question,
     };
     let sql = "SELECT job_name, count(*) AS jobs, sum(job_status = 'Failed') AS failed \
@@ -182,9 +187,10 @@ fn questions(job_id: &str, now: DateTime<Utc>) -> [(&'static str, Vec<String>, Q
     ]
 }
 
-/// A few jobs created minutes ago and still running, to show a status change in the history.
+/// A few jobs created minutes ago and still running, to show a status change in the history
+/// (and, for the last, a job the API forgets).
 fn add_running_jobs(simulator: &Simulator, now: DateTime<Utc>) -> Vec<String> {
-    (0..4)
+    (0..5)
         .map(|i| {
             let created = now - Duration::minutes(20 + i * 7);
             let mut job = SimJob::new(format!("demo{i:02}0c1138dcf4f1da73b0170700c78d"), created);
@@ -229,6 +235,19 @@ fn replace_previous_demo(db: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Removes the sync lock file the demo's syncs left beside its archive: a newcomer's
+/// directory should hold the archive and nothing else. No other sync uses the demo's file,
+/// and the demo's own syncs are over.
+fn leave_only_the_archive(db: &Path) -> anyhow::Result<()> {
+    let mut lock = db.as_os_str().to_owned();
+    lock.push(".lock");
+    match std::fs::remove_file(&lock) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", Path::new(&lock).display())),
+    }
 }
 
 /// Whether `a` and `b` name one file (or would, once it exists).

@@ -2,7 +2,7 @@
 //! people, JSON lines for log shippers. Every line has the run's secrets cut out, whatever
 //! logged it (a server's error text, a dependency's own logging).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use tracing_subscriber::EnvFilter;
 
@@ -11,7 +11,7 @@ use crate::cli::LogFormat;
 
 /// Sets the log level from `-v`/`-q`; `RUST_LOG` overrides both. Lines go through
 /// [`Redacting`] to [`LogWriter`], which prints them above a progress bar when one is drawn.
-pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
+pub fn init(verbose: u8, quiet: bool, format: LogFormat, colour: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -22,8 +22,9 @@ pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(Redacting::default)
-        // Colour codes only for a terminal: cron mails and journald show them as garbage.
-        .with_ansi(std::io::stderr().is_terminal())
+        // Colour codes only for a terminal (and not under NO_COLOR, unless --color always):
+        // cron mails and journald show them as garbage.
+        .with_ansi(colour && format == LogFormat::Text)
         .with_target(false);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -2,10 +2,12 @@
 //! typed request (the only room that sees clap's types), hands it to the room that does the
 //! work, and prints a sync's outcome. Words for users live here and in `exit`.
 
+mod command;
 mod config;
 mod demo;
 mod doctor;
 mod logging;
+mod man;
 mod options;
 mod outcome;
 mod progress;
@@ -14,6 +16,7 @@ mod simulate;
 mod stops;
 mod times;
 
+pub use command::command;
 pub use options::{account_options, sync_options, CredentialSource, EnvCredentials};
 pub use query_request::query_request;
 #[cfg(test)]
@@ -24,7 +27,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, SyncArgs};
 use crate::exit;
@@ -35,7 +38,11 @@ use outcome::{ErrorOutcome, ProjectOutcome, ProjectRun, SyncOutcome};
 /// Parses the command line. On a clap error returns the exit code after printing it; a
 /// `sync --json` usage error also prints the JSON outcome, so monitoring always gets one.
 pub fn parse() -> Result<Cli, u8> {
-    let e = match Cli::try_parse() {
+    use clap::FromArgMatches;
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|mut matches| Cli::from_arg_matches_mut(&mut matches));
+    let e = match parsed {
         Ok(cli) => return Ok(cli),
         Err(e) => e,
     };
@@ -80,7 +87,12 @@ fn wants_sync_json(argv: Vec<std::ffi::OsString>) -> bool {
 
 /// Sets up logging on stderr from the global flags.
 pub fn init_logging(cli: &Cli) {
-    logging::init(cli.verbose, cli.quiet, cli.log_format);
+    let colour = command::colour_logs(
+        cli.color,
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    logging::init(cli.verbose, cli.quiet, cli.log_format, colour);
 }
 
 /// Runs the parsed command line.
@@ -110,14 +122,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             demo::run(asked, &request, &mut stdout.lock(), &mut std::io::stderr()).await
         }
         Command::Completions { shell } => {
-            let mut command = Cli::command();
+            let mut command = command();
             clap_complete::generate(shell, &mut command, "gaussjobs", &mut std::io::stdout());
             Ok(())
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
-            Ok(())
-        }
+        Command::Man { ref dir } => match dir {
+            Some(dir) => {
+                let pages = man::write_pages(command(), dir)?;
+                eprintln!("wrote {} man pages into {}", pages.len(), dir.display());
+                Ok(())
+            }
+            None => man::write_top(command(), &mut std::io::stdout()),
+        },
     }
 }
 

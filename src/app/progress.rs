@@ -39,7 +39,8 @@ impl Bar {
         let bar = ProgressBar::with_draw_target(Some(0), target);
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} {elapsed:>4} [{bar:30}] {pos}/{len} listings, {msg}, ETA {eta}",
+                // The bar takes what the terminal has left, so the line fits 80 columns.
+                "{spinner} {elapsed:>3} [{wide_bar}] {pos}/{len} listings, {msg}, ETA {eta}",
             )
             .expect("the template is valid")
             .progress_chars("=> "),

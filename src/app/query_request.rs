@@ -10,7 +10,7 @@ use crate::cli::{self, FilterArgs, QueryArgs, QueryCommand};
 use crate::exit::usage_with_hint;
 use crate::query::{
     AsOfQuery, DisplayTz, Filter, Format, InstanceQuery, JobsQuery, Key, Order, QueryRequest,
-    Question, StatsQuery, StatusRequest,
+    Question, StatsQuery, StatusRequest, TableChoice,
 };
 
 /// The request of one `query` command. Flags are checked before the archive is opened, so a
@@ -50,6 +50,16 @@ pub fn query_request(args: &QueryArgs, now: DateTime<Utc>) -> anyhow::Result<Que
     Ok(QueryRequest {
         format: format(args.format),
         tz: DisplayTz::parse(&args.tz)?,
+        table: TableChoice {
+            columns: args
+                .columns
+                .iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
+            wide: args.wide,
+            width: args.width.map(usize::from),
+        },
         question,
     })
 }
@@ -58,6 +68,7 @@ pub fn query_request(args: &QueryArgs, now: DateTime<Utc>) -> anyhow::Result<Que
 pub(crate) fn status_request(args: &cli::StatusArgs) -> StatusRequest {
     StatusRequest {
         format: format(args.format),
+        width: args.width.map(usize::from),
     }
 }
 

@@ -73,8 +73,8 @@ pub(crate) fn stopped_error(reason: StopReason, reports: &[&SyncReport]) -> anyh
     let planned: usize = reports.iter().map(|r| r.windows_planned).sum();
     let completed: usize = reports.iter().map(|r| r.windows_completed).sum();
     let message = format!(
-        "{reason}: kept {new} new and {changed} changed jobs; {} of {planned} windows are left for the next sync",
-        planned.saturating_sub(completed)
+        "{reason}: {}",
+        crate::sync::left_for_next(new, changed, planned, completed)
     );
     match reason {
         StopReason::Signal(signal) => exit::Signalled {

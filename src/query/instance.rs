@@ -9,8 +9,36 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::filter::where_clause;
-use super::render::Format;
-use super::render::{self, Cell, Rows, TableStyle};
+use super::layout::{self, TableSpec};
+use super::render::{self, Cell, Format, Rows};
+use super::Answer;
+
+/// The jobs table: the job and how long it ran; the wait and the duration go first when
+/// narrow.
+const JOBS_TABLE: TableSpec<'static> = TableSpec {
+    default: &[
+        "job_id",
+        "create_time",
+        "job_name",
+        "job_status",
+        "wait",
+        "duration",
+    ],
+    drop_order: &["wait", "duration"],
+};
+
+/// The timeline table: when, which job, what its status became.
+const TIMELINE_TABLE: TableSpec<'static> = TableSpec {
+    default: &[
+        "observed_at",
+        "job_id",
+        "job_name",
+        "status",
+        "instance_status",
+        "changed",
+    ],
+    drop_order: &["instance_status", "changed", "job_name"],
+};
 
 /// The job columns, oldest job first.
 pub const JOB_COLUMNS: [&str; 9] = [
@@ -114,11 +142,7 @@ pub fn resolve(conn: &Connection, given: &str) -> anyhow::Result<String> {
         })?
         .collect::<Result<_, _>>()?;
     match found.as_slice() {
-        [] => Err(crate::exit::Hinted {
-            message: format!("no instance {given} in the archive (by instance_id or name)"),
-            hint: "list instances with `gaussjobs query stats --by instance`".into(),
-        }
-        .into()),
+        [] => Err(unknown(conn, given)?),
         [(Some(id), ..)] => Ok(id.clone()),
         many => {
             let list: Vec<String> = many
@@ -142,6 +166,60 @@ pub fn resolve(conn: &Connection, given: &str) -> anyhow::Result<String> {
             ))
         }
     }
+}
+
+/// Fails as `query instance` does when the archive has no instance with this id or name
+/// (`query jobs --instance` and `as-of --instance` ask this first, so a typo is not taken for
+/// an instance without jobs).
+pub fn known(conn: &Connection, given: &str) -> anyhow::Result<()> {
+    let found: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM jobs WHERE instance_id = ?1)
+             OR EXISTS (SELECT 1 FROM instance_names WHERE instance_name = ?1)",
+        [given],
+        |r| r.get(0),
+    )?;
+    if found {
+        Ok(())
+    } else {
+        Err(unknown(conn, given)?)
+    }
+}
+
+/// The error for an instance the archive does not have, suggesting the closest names.
+fn unknown(conn: &Connection, given: &str) -> anyhow::Result<anyhow::Error> {
+    let mut stmt = conn.prepare("SELECT DISTINCT instance_name FROM instance_names")?;
+    let names: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let close = close_names(given, &names);
+    let list = "list instances with `gaussjobs query stats --by instance`";
+    let hint = if close.is_empty() {
+        list.to_string()
+    } else {
+        format!("did you mean {}? {list}", close.join(", "))
+    };
+    Ok(crate::exit::Hinted {
+        message: format!("no instance {given} in the archive (by instance_id or name)"),
+        hint,
+    }
+    .into())
+}
+
+/// Up to three names close to `given` (any case): those it is a part of, or a few edits
+/// away, the closest first.
+pub fn close_names(given: &str, names: &[String]) -> Vec<String> {
+    let want = given.to_lowercase();
+    let mut scored: Vec<(usize, &String)> = names
+        .iter()
+        .filter_map(|name| {
+            let have = name.to_lowercase();
+            let distance = strsim::levenshtein(&want, &have);
+            let near = distance <= (want.chars().count() / 3).max(2);
+            (near || (want.len() >= 3 && have.contains(&want))).then_some((distance, name))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, n)| n.clone()).collect()
 }
 
 pub fn fetch(conn: &Connection, query: &InstanceQuery) -> anyhow::Result<InstanceDetail> {
@@ -218,16 +296,15 @@ pub fn fetch(conn: &Connection, query: &InstanceQuery) -> anyhow::Result<Instanc
     })
 }
 
-pub fn run(
+pub(crate) fn run(
     conn: &Connection,
     query: &InstanceQuery,
-    format: Format,
-    style: TableStyle,
+    answer: &Answer,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let detail = fetch(conn, query)?;
-    match format {
-        Format::Table => write_table(&detail, style, out),
+    match answer.format {
+        Format::Table => write_table(&detail, answer, out),
         Format::Json => {
             let value = serde_json::json!({
                 "instance": detail.summary.to_objects().pop().unwrap_or(Value::Null),
@@ -237,7 +314,7 @@ pub fn run(
             render::write_json(&value, out)
         }
         // One record per job: the shape a spreadsheet wants.
-        Format::Csv | Format::Ndjson => render::write_rows(&detail.jobs, format, style, out),
+        Format::Csv | Format::Ndjson => answer.write_rows(&detail.jobs, &TableSpec::ALL, out),
     }
 }
 
@@ -260,17 +337,20 @@ pub fn human_seconds(seconds: i64) -> String {
 
 fn write_table(
     detail: &InstanceDetail,
-    style: TableStyle,
+    answer: &Answer,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let mut table = style.table();
-    table.set_header(["field", "value"]);
+    let style = answer.style;
     if let Some(row) = detail.summary.rows.first() {
-        for (name, cell) in detail.summary.columns.iter().zip(row) {
-            table.add_row([name.clone(), style.text(cell)]);
-        }
+        let pairs: Vec<(String, Cell)> = detail
+            .summary
+            .columns
+            .iter()
+            .cloned()
+            .zip(row.iter().cloned())
+            .collect();
+        layout::write_fields(&pairs, style, out)?;
     }
-    writeln!(out, "{table}")?;
 
     let mut jobs = detail.jobs.clone();
     for name in ["wait_seconds", "duration_seconds"] {
@@ -283,9 +363,13 @@ fn write_table(
             }
         }
     }
-    let n = jobs.rows.len();
-    writeln!(out, "\njobs: {n}, oldest first")?;
-    render::write_table(&jobs, style, out)?;
+    let n = jobs.rows.len() as i64;
+    writeln!(
+        out,
+        "\n{}, oldest first",
+        super::notes::plural(n, "job", "jobs")
+    )?;
+    answer.write_rows(&jobs, &JOBS_TABLE, out)?;
 
     let mut timeline = Rows::new(&[
         "observed_at",
@@ -318,6 +402,12 @@ fn write_table(
             Cell::Text(changed),
         ]);
     }
-    writeln!(out, "\ntimeline: {} versions seen", timeline.rows.len())?;
-    render::write_table(&timeline, style, out)
+    let seen = timeline.rows.len() as i64;
+    writeln!(
+        out,
+        "\ntimeline: {} seen",
+        super::notes::plural(seen, "version", "versions")
+    )?;
+    let timeline = layout::choose(&timeline, &TIMELINE_TABLE, &[], style.wide)?;
+    layout::write_fitted(&timeline, TIMELINE_TABLE.drop_order, false, style, out)
 }

@@ -6,8 +6,9 @@ use std::sync::LazyLock;
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::render::Format;
-use super::render::{self, Cell, Rows, TableStyle};
+use super::layout::{self, TableSpec};
+use super::render::{self, Cell, Format, Rows};
+use super::Answer;
 
 /// The job's columns: what `query jobs` shows plus the archive's bookkeeping (not raw).
 static JOB_COLUMNS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
@@ -25,16 +26,11 @@ static HISTORY_COLUMNS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     columns
 });
 
-/// What the history table shows: what moves between versions.
-const HISTORY_TABLE_COLUMNS: [&str; 7] = [
-    "version",
-    "observed_at",
-    "job_status",
-    "instance_status",
-    "start_time",
-    "end_time",
-    "changed",
-];
+/// The history table: each version, when it was seen, and what changed from the one before.
+const HISTORY_TABLE: TableSpec<'static> = TableSpec {
+    default: &["version", "observed_at", "job_status", "changed"],
+    drop_order: &[],
+};
 
 /// Columns holding JSON text, emitted nested.
 fn is_json_column(name: &str) -> bool {
@@ -92,11 +88,10 @@ pub fn fetch(conn: &Connection, job_id: &str) -> anyhow::Result<Option<JobDetail
     Ok(Some(JobDetail { job, history }))
 }
 
-pub fn run(
+pub(crate) fn run(
     conn: &Connection,
     job_id: &str,
-    format: Format,
-    style: TableStyle,
+    answer: &Answer,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let Some(detail) = fetch(conn, job_id)? else {
@@ -108,8 +103,8 @@ pub fn run(
         }
         .into());
     };
-    match format {
-        Format::Table => write_table(&detail, style, out),
+    match answer.format {
+        Format::Table => write_table(&detail, answer, out),
         Format::Json => {
             let job = detail.job.to_objects().pop().unwrap_or(Value::Null);
             let value = serde_json::json!({
@@ -119,48 +114,68 @@ pub fn run(
             render::write_json(&value, out)
         }
         // One record per version: the shape a spreadsheet or `jq -c` wants.
-        Format::Csv | Format::Ndjson => render::write_rows(&detail.history, format, style, out),
+        Format::Csv | Format::Ndjson => answer.write_rows(&detail.history, &TableSpec::ALL, out),
     }
 }
 
-/// A field/value table for the job, then the history table.
-fn write_table(detail: &JobDetail, style: TableStyle, out: &mut dyn Write) -> anyhow::Result<()> {
-    let mut table = style.table();
-    table.set_header(["field", "value"]);
-    if let Some(row) = detail.job.rows.first() {
-        for (name, cell) in detail.job.columns.iter().zip(row) {
-            let value = match cell {
-                // Pretty JSON keeps its line breaks; each line is made printable.
-                Cell::Json(v) => serde_json::to_string_pretty(v)?
-                    .lines()
-                    .map(render::printable)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                other => style.text(other),
-            };
-            table.add_row([name.clone(), value]);
-        }
+/// The job as `field  value` lines (`--columns` picks fields), then a table of its versions
+/// saying what each changed: `job_status: Running -> Completed; end_time: - -> ...`.
+fn write_table(detail: &JobDetail, answer: &Answer, out: &mut dyn Write) -> anyhow::Result<()> {
+    let style = answer.style;
+    let job = layout::choose(&detail.job, &TableSpec::ALL, answer.columns, true)?;
+    if let Some(row) = job.rows.first() {
+        let pairs: Vec<(String, Cell)> = job
+            .columns
+            .iter()
+            .cloned()
+            .zip(row.iter().cloned())
+            .collect();
+        layout::write_fields(&pairs, style, out)?;
     }
-    writeln!(out, "{table}")?;
 
-    let mut history = detail.history.select(&HISTORY_TABLE_COLUMNS);
-    // `changed` is a JSON array of column names; a plain list reads better in a table.
-    if let Some(at) = history.columns.iter().position(|c| c == "changed") {
-        for row in &mut history.rows {
-            if let Cell::Json(Value::Array(names)) = &row[at] {
-                let list: Vec<String> = names
-                    .iter()
-                    .map(|n| n.as_str().map_or_else(|| n.to_string(), str::to_string))
-                    .collect();
-                row[at] = Cell::Text(list.join(", "));
-            }
-        }
+    let history = &detail.history;
+    let at = |name: &str| history.columns.iter().position(|c| c == name);
+    let (Some(changed_at), Some(status_at)) = (at("changed"), at("job_status")) else {
+        return Ok(());
+    };
+    let mut shown = history.clone();
+    for (v, row) in shown.rows.iter_mut().enumerate() {
+        let names: Vec<String> = match &history.rows[v][changed_at] {
+            Cell::Json(Value::Array(names)) => names
+                .iter()
+                .map(|n| n.as_str().map_or_else(|| n.to_string(), str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let text = if v == 0 {
+            format!("first seen {}", history.rows[0][status_at].to_text())
+        } else {
+            let before = &history.rows[v - 1];
+            // `raw` changes with every other column: it says nothing more.
+            names
+                .iter()
+                .filter(|name| name.as_str() != "raw")
+                .map(|name| match at(name) {
+                    Some(i) => {
+                        let show = |c: &Cell| match c {
+                            Cell::Null => "-".to_string(),
+                            other => other.to_text(),
+                        };
+                        format!("{name}: {} -> {}", show(&before[i]), show(&row[i]))
+                    }
+                    None => name.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        row[changed_at] = Cell::Text(text);
     }
-    let versions = history.rows.len();
+    let versions = shown.rows.len() as i64;
     writeln!(
         out,
-        "\nhistory: {versions} version{}",
-        if versions == 1 { "" } else { "s" }
+        "\nhistory: {}",
+        super::notes::plural(versions, "version", "versions")
     )?;
-    render::write_table(&history, style, out)
+    let shown = layout::choose(&shown, &HISTORY_TABLE, &[], style.wide)?;
+    layout::write_fitted(&shown, HISTORY_TABLE.drop_order, false, style, out)
 }

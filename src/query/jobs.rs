@@ -7,8 +7,10 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::Connection;
 
 use super::filter::{fetch_limit, where_clause, Filter};
-use super::render::Format;
-use super::render::{self, Cell, Rows, TableStyle};
+use super::layout::TableSpec;
+use super::notes;
+use super::render::{Cell, Rows};
+use super::Answer;
 
 /// The columns `query jobs` prints, in order (json, ndjson, csv): a job's own fields, which are
 /// the `jobs` columns of `store::schema` less `raw`, most telling first. A test holds the two
@@ -28,9 +30,22 @@ pub const COLUMNS: [&str; 12] = [
     "target_config",
 ];
 
-/// The table leaves out what is the same on every row (project, datastore) or too wide
-/// (target_config), so it stays readable; `query job` shows them.
+/// The columns as-of shares with `query jobs`: the job's own fields without project,
+/// datastore and target_config.
 pub(crate) const TABLE_COLUMNS: &[&str] = COLUMNS.split_at(9).0;
+
+/// The table: what tells jobs apart, for 80 columns and up; the instance's name goes first
+/// when narrow. The rest is one `--columns` or `--wide` away, and `query job` shows all.
+pub(crate) const TABLE: TableSpec<'static> = TableSpec {
+    default: &[
+        "job_id",
+        "create_time",
+        "job_name",
+        "job_status",
+        "instance_name",
+    ],
+    drop_order: &["instance_name"],
+};
 
 /// The row order of `query jobs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -129,20 +144,25 @@ pub fn fetch(conn: &Connection, query: &JobsQuery) -> anyhow::Result<JobsPage> {
     Ok(JobsPage { rows: result, more })
 }
 
-pub fn run(
+pub(crate) fn run(
     conn: &Connection,
     query: &JobsQuery,
-    format: Format,
-    style: TableStyle,
+    answer: &Answer,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    if let Some(instance) = &query.filter.instance {
+        super::instance::known(conn, instance)?;
+    }
     let page = fetch(conn, query)?;
-    match format {
-        Format::Table => render::write_table(&page.rows.select(TABLE_COLUMNS), style, out)?,
-        other => render::write_rows(&page.rows, other, style, out)?,
+    answer.write_rows(&page.rows, &TABLE, out)?;
+    if page.rows.rows.is_empty() {
+        notes::no_match(conn, err)?;
     }
     if page.more {
+        let (clauses, params) = query.filter.clauses("", "job_status");
+        let sql = format!("SELECT 1 FROM jobs{}", where_clause(&clauses));
+        let total = notes::total(notes::count(conn, &sql, &params)?);
         let which = match query.order {
             Order::Newest => "newest",
             Order::Oldest => "oldest",
@@ -150,7 +170,7 @@ pub fn run(
         };
         writeln!(
             err,
-            "note: showing the {which} {} of more matching jobs; use --limit to see more",
+            "note: showing the {which} {} of {total} matching jobs; use --limit to see more",
             query.limit
         )?;
     }

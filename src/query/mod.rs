@@ -9,6 +9,8 @@ pub mod health;
 mod instance;
 mod job;
 mod jobs;
+mod layout;
+mod notes;
 mod render;
 mod sql;
 mod stats;
@@ -24,16 +26,31 @@ pub use as_of::AsOfQuery;
 pub use filter::Filter;
 pub use instance::InstanceQuery;
 pub use jobs::{JobsQuery, Order};
+pub use layout::{text_width, truncate};
 pub use render::{Cell, DisplayTz, Format, Rows, TableStyle};
 pub use stats::{Key, StatsQuery};
 pub use status::StatusRequest;
 
-/// One `query` command, checked: the question, the output format and the zone of table times.
+/// One `query` command, checked: the question, the output format, the zone of table times
+/// and the table's columns and width.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryRequest {
     pub format: Format,
     pub tz: DisplayTz,
+    pub table: TableChoice,
     pub question: Question,
+}
+
+/// `--columns`, `--wide` and `--width`: which columns a table shows and how wide it may be.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableChoice {
+    /// The columns asked for, in order; empty: the command's default. Applies to every
+    /// format of the row answers (jobs, as-of, stats, instance's jobs, sql).
+    pub columns: Vec<String>,
+    /// Every column, nothing cut.
+    pub wide: bool,
+    /// The width to fit; `None`: the terminal's when stdout is one, else no limit.
+    pub width: Option<usize>,
 }
 
 /// The questions `query` answers.
@@ -55,7 +72,13 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    run_with_style(db, request, TableStyle::for_stdout(), out, err)
+    run_with_style(
+        db,
+        request,
+        TableStyle::for_stdout(request.table.width),
+        out,
+        err,
+    )
 }
 
 /// [`run`] with the table layout chosen by the caller (tests use [`TableStyle::PLAIN`]).
@@ -72,15 +95,55 @@ pub fn run_with_style(
     conn.pragma_update(None, "mmap_size", 2_000_000_000i64)?;
     let style = TableStyle {
         tz: request.tz,
-        ..style
+        wide: request.table.wide,
+        width: request.table.width.or(style.width),
     };
-    let format = request.format;
+    let answer = Answer {
+        format: request.format,
+        style,
+        columns: &request.table.columns,
+    };
     match &request.question {
-        Question::Jobs(query) => jobs::run(&conn, query, format, style, out, err),
-        Question::Job { job_id } => job::run(&conn, job_id, format, style, out),
-        Question::Instance(query) => instance::run(&conn, query, format, style, out),
-        Question::Stats(query) => stats::run(&conn, query, format, style, out),
-        Question::AsOf(query) => as_of::run(&conn, query, format, style, out, err),
-        Question::Sql { sql, params } => sql::run(&conn, sql, params, format, style, out),
+        Question::Jobs(query) => jobs::run(&conn, query, &answer, out, err),
+        Question::Job { job_id } => job::run(&conn, job_id, &answer, out),
+        Question::Instance(query) => instance::run(&conn, query, &answer, out),
+        Question::Stats(query) => stats::run(&conn, query, &answer, out, err),
+        Question::AsOf(query) => as_of::run(&conn, query, &answer, out, err),
+        Question::Sql { sql, params } => sql::run(&conn, sql, params, &answer, out),
+    }
+}
+
+/// How an answer is to be written: format, table style and `--columns`.
+pub(crate) struct Answer<'a> {
+    pub format: Format,
+    pub style: TableStyle,
+    pub columns: &'a [String],
+}
+
+impl Answer<'_> {
+    /// Writes a row answer: in a table the columns of `spec` (or `--columns`, or all with
+    /// `--wide`) fitted to the width; in the other formats every column, or `--columns`.
+    pub fn write_rows(
+        &self,
+        rows: &Rows,
+        spec: &layout::TableSpec,
+        out: &mut dyn Write,
+    ) -> anyhow::Result<()> {
+        match self.format {
+            Format::Table => {
+                let chosen = layout::choose(rows, spec, self.columns, self.style.wide)?;
+                layout::write_fitted(
+                    &chosen,
+                    spec.drop_order,
+                    !self.columns.is_empty(),
+                    self.style,
+                    out,
+                )
+            }
+            other => {
+                let chosen = layout::choose(rows, &layout::TableSpec::ALL, self.columns, true)?;
+                layout::write_rows(&chosen, other, self.style, out)
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Result sets (`Rows` of typed `Cell`s) and the four output formats: table, JSON, NDJSON, CSV.
+//! Result sets (`Rows` of typed `Cell`s), how a table shows a cell, and the machine formats:
+//! JSON, NDJSON, CSV. Tables are laid out by `layout`.
 
 use std::io::{IsTerminal, Write};
 
@@ -144,11 +145,15 @@ impl Rows {
     }
 }
 
-/// How tables are laid out. On a terminal they fit its width; anywhere else (a pipe, a file,
-/// a test) nothing is wrapped, so output does not depend on who runs it.
+/// How tables are laid out. On a terminal they fit its width (or the width `--width` gives);
+/// anywhere else (a pipe, a file, a test) nothing is wrapped or left out, so output does not
+/// depend on who runs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableStyle {
-    pub fit_terminal: bool,
+    /// The columns a table must fit in; `None`: no limit.
+    pub width: Option<usize>,
+    /// `--wide`: every column, nothing cut.
+    pub wide: bool,
     /// The zone times are shown in. Only tables change; the file and JSON stay UTC.
     pub tz: DisplayTz,
 }
@@ -218,9 +223,24 @@ impl DisplayTz {
     }
 }
 
+impl DisplayTz {
+    /// A stored time as `03-01 16:00` in this zone, for tables too narrow for the whole time.
+    pub fn show_short(self, text: &str) -> String {
+        let Some(t) = crate::time::from_store(text) else {
+            return text.to_string();
+        };
+        let format = "%m-%d %H:%M";
+        match self {
+            DisplayTz::Utc => t.format(format).to_string(),
+            DisplayTz::Local => t.with_timezone(&Local).format(format).to_string(),
+            DisplayTz::Fixed(offset) => t.with_timezone(&offset).format(format).to_string(),
+        }
+    }
+}
+
 /// Whether text has the archive's time form exactly; only such cells are converted, so ids and
 /// names are never touched.
-fn looks_stored(text: &str) -> bool {
+pub(super) fn looks_stored(text: &str) -> bool {
     let b = text.as_bytes();
     b.len() == 20
         && b[4] == b'-'
@@ -234,15 +254,24 @@ fn looks_stored(text: &str) -> bool {
 impl TableStyle {
     /// Fixed layout: no wrapping, no terminal detection, UTC.
     pub const PLAIN: TableStyle = TableStyle {
-        fit_terminal: false,
+        width: None,
+        wide: false,
         tz: DisplayTz::Utc,
     };
 
-    /// Fit the terminal when stdout is one.
-    pub fn for_stdout() -> TableStyle {
+    /// Fit `width` when given (`--width`), else the terminal when stdout is one.
+    pub fn for_stdout(width: Option<usize>) -> TableStyle {
+        let width = width.or_else(|| {
+            let probe = Table::new();
+            // comfy-table asks the terminal only when stdout is one.
+            (std::io::stdout().is_terminal())
+                .then(|| probe.width())
+                .flatten()
+                .map(usize::from)
+        });
         TableStyle {
-            fit_terminal: std::io::stdout().is_terminal(),
-            tz: DisplayTz::Utc,
+            width,
+            ..TableStyle::PLAIN
         }
     }
 
@@ -255,48 +284,25 @@ impl TableStyle {
         printable(&text).into_owned()
     }
 
-    /// An empty table in this style.
+    /// A cell as a narrow table shows it: archive times as `MM-DD HH:MM` in the chosen zone,
+    /// anything else as [`TableStyle::text`].
+    pub fn short_text(self, cell: &Cell) -> String {
+        match cell {
+            Cell::Text(s) if looks_stored(s) => self.tz.show_short(s),
+            other => self.text(other),
+        }
+    }
+
+    /// An empty table in this style. Never arranged by comfy-table: `layout` has already cut
+    /// the cells to fit, and comfy-table's own wrapping cuts identifiers apart.
     pub fn table(self) -> Table {
         let mut table = Table::new();
-        table.load_preset(presets::UTF8_FULL_CONDENSED);
-        if self.fit_terminal {
-            table.set_content_arrangement(ContentArrangement::Dynamic);
-        } else {
-            table
-                .force_no_tty()
-                .set_content_arrangement(ContentArrangement::Disabled);
-        }
+        table
+            .load_preset(presets::UTF8_FULL_CONDENSED)
+            .force_no_tty()
+            .set_content_arrangement(ContentArrangement::Disabled);
         table
     }
-}
-
-/// Writes `rows` in `format`. An empty result still prints its shape: the header (table,
-/// CSV) or `[]` (JSON); NDJSON prints nothing.
-pub fn write_rows(
-    rows: &Rows,
-    format: Format,
-    style: TableStyle,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    match format {
-        Format::Table => write_table(rows, style, out),
-        Format::Json => write_json(&Value::Array(rows.to_objects()), out),
-        Format::Ndjson => write_ndjson(rows, out),
-        Format::Csv => write_csv(rows, out),
-    }
-}
-
-pub fn write_table(rows: &Rows, style: TableStyle, out: &mut dyn Write) -> anyhow::Result<()> {
-    if rows.columns.is_empty() {
-        return Ok(());
-    }
-    let mut table = style.table();
-    table.set_header(rows.columns.iter().map(|c| printable(c)));
-    for row in &rows.rows {
-        table.add_row(row.iter().map(|c| style.text(c)));
-    }
-    writeln!(out, "{table}")?;
-    Ok(())
 }
 
 /// Pretty JSON ending with a newline.

@@ -4,8 +4,9 @@ use std::io::Write;
 
 use rusqlite::{Batch, Connection};
 
-use super::render::Format;
-use super::render::{self, Cell, Rows, TableStyle};
+use super::layout::TableSpec;
+use super::render::{Cell, Rows};
+use super::Answer;
 
 const TABLES_HINT: &str = "the archive's tables are jobs, superseded_versions, sync_scopes, \
                            sync_coverage and sync_runs, with the views job_history (every \
@@ -71,16 +72,16 @@ pub fn fetch(conn: &Connection, sql: &str, params: &[String]) -> anyhow::Result<
     Ok(result)
 }
 
-pub fn run(
+pub(crate) fn run(
     conn: &Connection,
     sql: &str,
     params: &[String],
-    format: Format,
-    style: TableStyle,
+    answer: &Answer,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let rows = fetch(conn, sql, params)?;
-    render::write_rows(&rows, format, style, out)
+    // The statement chose the columns: none is left out, free text gives way.
+    answer.write_rows(&rows, &TableSpec::ALL, out)
 }
 
 /// Binds `--param` values: `name=value` to `:name` (or `@name`, `$name`), the others in order to

@@ -10,8 +10,9 @@ use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
 use super::filter::{where_clause, Filter};
-use super::render::Format;
-use super::render::{self, Cell, Rows, TableStyle};
+use super::layout::TableSpec;
+use super::render::{Cell, Format, Rows};
+use super::Answer;
 
 /// A grouping key: its name on the command line and in the output, and how it is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,16 +265,22 @@ pub fn fetch(conn: &Connection, query: &StatsQuery) -> anyhow::Result<Rows> {
     Ok(result)
 }
 
-pub fn run(
+pub(crate) fn run(
     conn: &Connection,
     query: &StatsQuery,
-    format: Format,
-    style: TableStyle,
+    answer: &Answer,
     out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    if let Some(instance) = &query.filter.instance {
+        super::instance::known(conn, instance)?;
+    }
     let rows = fetch(conn, query)?;
-    if format != Format::Table {
-        return render::write_rows(&rows, format, style, out);
+    if rows.rows.is_empty() {
+        super::notes::no_match(conn, err)?;
+    }
+    if answer.format != Format::Table {
+        return answer.write_rows(&rows, &TableSpec::ALL, out);
     }
     // People read percentages and durations; scripts get the plain numbers.
     let mut shown = rows.clone();
@@ -293,7 +300,16 @@ pub fn run(
         .iter()
         .map(|c| c.trim_end_matches("_seconds").to_string())
         .collect();
-    render::write_table(&shown, style, out)
+    // Names give way first; an instance key is a 36-character id, for which the lesser
+    // figures make room at 80 columns (the failure rate says what `failed` does).
+    answer.write_rows(
+        &shown,
+        &TableSpec {
+            default: &[],
+            drop_order: &["timed", "failed", "p95", "p50"],
+        },
+        out,
+    )
 }
 
 /// Days since 1970-01-01 of text starting `YYYY-MM-DD`.

@@ -12,7 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::render::{printable, write_json, write_rows, Cell, Format, Rows, TableStyle};
+use super::layout::write_rows;
+use super::render::{printable, write_json, Cell, Format, Rows, TableStyle};
 use crate::store::{open_read_only, Coverage};
 use crate::store::{subtract, Window};
 use crate::time;
@@ -283,6 +284,8 @@ pub fn human_age(seconds: i64) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StatusRequest {
     pub format: Format,
+    /// `--width`: the columns to fit; `None`: the terminal's when stdout is one.
+    pub width: Option<usize>,
 }
 
 /// Prints the status of the archive at `db`.
@@ -309,19 +312,22 @@ pub fn run(
             if scopes.is_empty() {
                 writeln!(out, "no sync has run on this archive yet")?;
             }
+            let style = TableStyle::for_stdout(request.width);
             for (i, s) in scopes.iter().enumerate() {
                 if i > 0 {
                     writeln!(out)?;
                 }
-                let mut rows = Rows::new(&["field", "value"]);
                 let flat = flat_rows(std::slice::from_ref(s));
-                for (column, cell) in flat.columns.iter().zip(&flat.rows[0]) {
-                    rows.rows
-                        .push(vec![Cell::Text(column.clone()), cell.clone()]);
-                }
-                write_rows(&rows, Format::Table, TableStyle::for_stdout(), out)?;
+                let pairs: Vec<(String, Cell)> = flat
+                    .columns
+                    .iter()
+                    .cloned()
+                    .zip(flat.rows[0].iter().cloned())
+                    .collect();
+                super::layout::write_fields(&pairs, style, out)?;
                 for w in &s.warnings {
-                    writeln!(out, "warning: {}", printable(w))?;
+                    let line = format!("warning: {}", printable(w));
+                    writeln!(out, "{}", super::layout::wrap(&line, style.width, 9))?;
                 }
             }
             Ok(())

@@ -49,8 +49,26 @@ impl SyncLock {
     }
 
     /// Takes the lock, waiting for the holder to finish (or die) if there is one.
+    /// Says once, naming the holder, that it waits: a run that only sat there silently looked
+    /// hung.
     pub fn acquire_waiting(db: &Path) -> Result<SyncLock> {
-        let (file, path) = open_lock_file(db)?;
+        let (mut file, path) = open_lock_file(db)?;
+        match file.try_lock() {
+            Ok(()) => return SyncLock::hold(file, path),
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = match holder.trim() {
+                    "" => "a process that has not written its name yet",
+                    named => named,
+                };
+                tracing::warn!(
+                    "another sync holds {} ({holder}); waiting for it to finish (--wait)",
+                    db.display()
+                );
+            }
+            Err(TryLockError::Error(source)) => return Err(StoreError::LockIo { path, source }),
+        }
         match file.lock() {
             Ok(()) => SyncLock::hold(file, path),
             Err(source) => Err(StoreError::LockIo { path, source }),

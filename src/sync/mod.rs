@@ -31,7 +31,7 @@ pub use fetch::ListingError;
 pub use plan::{TooManyWindows, MAX_PLANNED_WINDOWS};
 pub use progress::{Progress, Silent};
 pub use record::job_record;
-pub use run::{client_config, run, run_many, RunControl, Stopped, SyncFailed};
+pub use run::{client_config, left_for_next, run, run_many, RunControl, Stopped, SyncFailed};
 pub use stop::{Signal, Stop, StopReason};
 
 /// Where a run reads the time it saw a page and the time it ended: the wall clock, or a fixed
@@ -159,18 +159,26 @@ pub struct SyncReport {
     pub failed: Vec<String>,
 }
 
+/// A count with its noun, `1 window` or `61 windows`.
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
 impl SyncReport {
     /// The one-line summary printed on success.
     pub fn summary(&self) -> String {
         format!(
-            "synced {}: {} new, {} changed, {} unchanged; {} windows, {} open jobs checked, {} requests, {:.1}s",
+            "synced {}: {} new, {} changed, {} unchanged; {}, {} checked, {}, {:.1}s",
             self.project_id,
             self.counts.new,
             self.counts.changed,
             self.counts.unchanged,
-            self.windows_completed,
-            self.open_jobs_checked,
-            self.requests,
+            count(self.windows_completed as u64, "window", "windows"),
+            count(self.open_jobs_checked, "open job", "open jobs"),
+            count(self.requests, "request", "requests"),
             self.seconds
         )
     }

@@ -75,14 +75,22 @@ pub struct Stopped {
 
 /// What a stopped run kept and left, in one clause.
 fn kept(report: &SyncReport) -> String {
-    format!(
-        "kept {} new and {} changed jobs; {} of {} windows are left for the next sync",
+    left_for_next(
         report.counts.new,
         report.counts.changed,
-        report
-            .windows_planned
-            .saturating_sub(report.windows_completed),
-        report.windows_planned
+        report.windows_planned,
+        report.windows_completed,
+    )
+}
+
+/// `kept 812 new and 3 changed jobs; 14 of 61 windows are left for the next sync`, with
+/// `1 of 1 window is left` said as it is.
+pub fn left_for_next(new: u64, changed: u64, planned: usize, completed: usize) -> String {
+    let left = planned.saturating_sub(completed);
+    format!(
+        "kept {new} new and {changed} changed jobs; {left} of {} {} left for the next sync",
+        super::count(planned as u64, "window", "windows"),
+        if left == 1 { "is" } else { "are" }
     )
 }
 
@@ -120,7 +128,11 @@ pub async fn run_many(
     let interrupted = Store::open(db)?.mark_interrupted_runs()?;
     if interrupted > 0 {
         tracing::warn!(
-            "{interrupted} earlier sync runs had been killed; this run completes their work"
+            "{} been killed; this run completes their work",
+            match interrupted {
+                1 => "1 earlier sync run had".to_string(),
+                n => format!("{n} earlier sync runs had"),
+            }
         );
     }
     let permits = Arc::new(tokio::sync::Semaphore::new(
@@ -273,13 +285,26 @@ fn plan_scope(
         lookback: options.lookback,
         window: options.window,
     })?;
-    tracing::info!(
-        "{}: {} windows to fetch between {} and {}",
-        key.project_id,
-        windows.len(),
-        time::to_store(scope.since),
-        time::to_store(until)
-    );
+    // What this run fetches: its windows' range (the lookback and any gaps), not the
+    // archive's whole span.
+    match (
+        windows.iter().map(|w| w.start).min(),
+        windows.iter().map(|w| w.end).max(),
+    ) {
+        (Some(from), Some(to)) => tracing::info!(
+            "{}: {} to fetch, create time {} .. {} (the archive covers from {})",
+            key.project_id,
+            super::count(windows.len() as u64, "window", "windows"),
+            time::to_store(from),
+            time::to_store(to),
+            time::to_store(scope.since)
+        ),
+        _ => tracing::info!(
+            "{}: nothing to fetch up to {}",
+            key.project_id,
+            time::to_store(until)
+        ),
+    }
     // Only a scope of every job: a filtered one's archived jobs are not what the API counts
     // (a status changes after it was archived).
     let frontier = scope.coverage.iter().map(|c| c.to).max();
@@ -522,13 +547,18 @@ fn failure_summary(fetched: &Fetched, first: &ListingError, pages: u64) -> Strin
         return format!("{what}; nothing was fetched");
     }
     let mut parts = Vec::new();
-    for (unit, tally) in [
-        ("windows", fetched.windows),
-        ("open-job lists", fetched.lists),
-        ("open jobs asked for by id", fetched.lookups),
+    for (one, many, tally) in [
+        ("window", "windows", fetched.windows),
+        ("open-job list", "open-job lists", fetched.lists),
+        (
+            "open job asked for by id",
+            "open jobs asked for by id",
+            fetched.lookups,
+        ),
     ] {
         let not_tried = tally.not_tried();
         let planned = tally.planned;
+        let unit = if planned == 1 { one } else { many };
         match (tally.failed, not_tried) {
             (0, 0) => continue,
             (0, n) => parts.push(format!("{n} of {planned} {unit} not tried")),

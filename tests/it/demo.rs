@@ -38,7 +38,7 @@ fn demo_syncs_and_answers_and_can_run_again() {
     for _ in 0..2 {
         let out = demo_in(dir.path()).assert().success();
         let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-        assert!(stdout.contains("404 new"), "{stdout}");
+        assert!(stdout.contains("405 new"), "{stdout}");
         assert!(stdout.contains("4 changed"), "{stdout}");
         assert!(
             stdout.contains("## Which jobs failed this week?"),
@@ -50,6 +50,14 @@ fn demo_syncs_and_answers_and_can_run_again() {
             "{stdout}"
         );
     }
+    // Only the archive is left behind: no lock, no write-ahead log.
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "env")
+        .collect();
+    left.sort();
+    assert_eq!(left, ["gaussjobs-demo.db"]);
     // The README's next commands work on what it made.
     gaussjobs_in(dir.path(), Path::new("gaussjobs-demo.db"))
         .args([

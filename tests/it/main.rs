@@ -9,6 +9,7 @@ mod ledger;
 mod network;
 mod operators;
 mod query;
+mod readme;
 mod rooms;
 mod safety;
 mod support;

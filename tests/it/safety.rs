@@ -527,12 +527,16 @@ fn a_sync_with_wait_runs_after_the_one_holding_the_lock() {
     let world = slow_world();
     let mut first = spawn_sync(&world, &["--since", "21d", "--page-size", "20"]);
     wait_for_lock(&world, &mut first);
+    let holder = format!("pid {} ", first.id());
     let second = spawn_sync(&world, &["--wait"]).wait_with_output().unwrap();
-    assert_eq!(
-        second.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(0), "{stderr}");
+    // It says once that it waits, and for whom.
+    let waiting: Vec<&str> = stderr.lines().filter(|l| l.contains("waiting")).collect();
+    assert_eq!(waiting.len(), 1, "{stderr}");
+    assert!(
+        waiting[0].contains("another sync holds") && waiting[0].contains(&holder),
+        "{stderr}"
     );
     assert_eq!(first.wait_with_output().unwrap().status.code(), Some(0));
     integrity_ok(&world);
@@ -688,7 +692,8 @@ fn max_time_stops_a_run_that_a_server_holds_and_keeps_what_it_fetched() {
         .code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
-        stderr.contains("stopped at --max-time 3s: kept") && stderr.contains("windows are left"),
+        stderr.contains("stopped at --max-time 3s: kept")
+            && stderr.contains("left for the next sync"),
         "{stderr}"
     );
     assert!(stderr.contains("hint: the next sync continues"), "{stderr}");

@@ -86,11 +86,13 @@ fn under_a_terminal(world: &World, args: &[&str]) -> Option<(i32, String)> {
     let mut words = vec![bin().display().to_string(), "--db".into()];
     words.push(world.db.display().to_string());
     words.extend(args.iter().map(|a| a.to_string()));
-    let line = words
-        .iter()
-        .map(|w| sh_quote(w))
-        .collect::<Vec<_>>()
-        .join(" ");
+    // A terminal of 80 columns, as a newcomer's.
+    let line = "stty cols 80 rows 24 2>/dev/null; ".to_string()
+        + &words
+            .iter()
+            .map(|w| sh_quote(w))
+            .collect::<Vec<_>>()
+            .join(" ");
     let out = fresh_std_command(script, world.dir.path())
         .args(["-q", "-e", "-c", &line, "/dev/null"])
         .env("GAUSSJOBS_TOKEN", DEFAULT_TOKEN)
@@ -439,4 +441,310 @@ fn help_snapshots() {
     insta::assert_snapshot!("help_sync", help(&["sync", "--help"]));
     insta::assert_snapshot!("help_query", help(&["query", "--help"]));
     insta::assert_snapshot!("help_status", help(&["status", "--help"]));
+}
+
+// --- help headings, man pages, completions, colour, words ------------------------------------
+
+#[test]
+fn global_flags_have_their_own_heading_and_stay_out_where_they_do_nothing() {
+    let sync = help(&["sync", "--help"]);
+    let global = sync
+        .find("Global options:")
+        .expect("a Global options heading");
+    let options = sync.find("\nOptions:").expect("an Options heading");
+    for flag in ["--db", "--verbose", "--quiet", "--log-format", "--color"] {
+        let at = sync
+            .find(&format!(" {flag}"))
+            .unwrap_or_else(|| panic!("{flag}: {sync}"));
+        assert!(at > global, "{flag} is under Global options:\n{sync}");
+    }
+    assert!(options < global, "{sync}");
+    for command in ["man", "completions"] {
+        let text = help(&[command, "--help"]);
+        for flag in ["--db", "--verbose", "--quiet", "--log-format", "--color"] {
+            assert!(
+                !text.contains(flag),
+                "{command} --help shows {flag}:\n{text}"
+            );
+        }
+    }
+    let simulate = help(&["simulate", "--help"]);
+    assert!(!simulate.contains("--db"), "{simulate}");
+    assert!(simulate.contains("--verbose"), "{simulate}");
+}
+
+/// `name(1)` references in a page, roff escapes undone: `\fBgaussjobs\-sync\fR(1)`.
+fn references(roff: &str) -> Vec<String> {
+    let plain = roff
+        .replace("\\fB", "")
+        .replace("\\fR", "")
+        .replace("\\-", "-");
+    let mut found = Vec::new();
+    for (at, _) in plain.match_indices("(1)") {
+        let name: String = plain[..at]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if !name.is_empty() {
+            found.push(name);
+        }
+    }
+    found
+}
+
+#[test]
+fn man_writes_a_page_per_command_with_no_dangling_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("man1");
+    gaussjobs_in(dir.path(), &dir.path().join("a.db"))
+        .arg("man")
+        .arg(&pages)
+        .assert()
+        .success();
+    let mut names: Vec<String> = std::fs::read_dir(&pages)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for want in [
+        "gaussjobs.1",
+        "gaussjobs-sync.1",
+        "gaussjobs-status.1",
+        "gaussjobs-query.1",
+        "gaussjobs-query-jobs.1",
+        "gaussjobs-query-as-of.1",
+        "gaussjobs-demo.1",
+    ] {
+        assert!(names.contains(&want.to_string()), "{want}: {names:?}");
+    }
+    let mut referenced = 0;
+    for name in &names {
+        let roff = std::fs::read_to_string(pages.join(name)).unwrap();
+        for section in ["ENVIRONMENT", "FILES", "EXIT STATUS"] {
+            assert!(roff.contains(section), "{name} lacks {section}");
+        }
+        for r in references(&roff)
+            .into_iter()
+            .filter(|r| r.starts_with("gaussjobs"))
+        {
+            assert!(
+                names.contains(&format!("{r}.1")),
+                "{name} refers to {r}(1), not written"
+            );
+            referenced += 1;
+        }
+    }
+    assert!(referenced > names.len(), "pages refer to each other");
+    // The sync page: every option, and the credentials.
+    let sync = std::fs::read_to_string(pages.join("gaussjobs-sync.1")).unwrap();
+    assert!(sync.contains("CREDENTIALS") && sync.contains("GAUSSJOBS_TOKEN"));
+    let cmd = Cli::command();
+    let sync_cmd = cmd.find_subcommand("sync").unwrap();
+    for arg in sync_cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        if let Some(long) = arg.get_long() {
+            let roff_long = format!("\\-\\-{}", long.replace('-', "\\-"));
+            assert!(sync.contains(&roff_long), "the sync page lacks --{long}");
+        }
+    }
+    // `man` reads every page too where it is installed (the machines' image has no man-db,
+    // so the parse above is what CI relies on).
+    let man = std::path::Path::new("/usr/bin/man");
+    if man.exists() {
+        for name in &names {
+            let out = fresh_std_command(man, dir.path())
+                .args(["-l", "-P", "cat"])
+                .arg(pages.join(name))
+                .env("MANWIDTH", "80")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "man -l {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!err.contains("warning"), "man -l {name}: {err}");
+        }
+    }
+}
+
+#[test]
+fn completions_offer_the_values_of_status_by_format_and_region() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = gaussjobs_in(dir.path(), &dir.path().join("a.db"))
+            .args(["completions", shell])
+            .assert()
+            .success();
+        let text = stdout(&out);
+        for value in ["Unauthorized", "job_status", "ndjson", "cn-north-4"] {
+            assert!(text.contains(value), "{shell} does not offer {value}");
+        }
+    }
+}
+
+#[test]
+fn color_always_never_and_no_color_are_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], no_color: bool| {
+        let mut cmd = gaussjobs_in(dir.path(), &dir.path().join("a.db"));
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        stdout(&cmd.args(args).assert().success())
+    };
+    assert!(run(&["--color", "always", "sync", "--help"], false).contains('\x1b'));
+    assert!(!run(&["--color", "never", "sync", "--help"], false).contains('\x1b'));
+    assert!(!run(&["sync", "--help"], true).contains('\x1b'));
+    // Log lines: colour only when asked for, whatever stderr is.
+    let world = World::new(small());
+    let out = world
+        .sync(&["--since", "6d", "-v", "--color", "always"])
+        .assert()
+        .success();
+    assert!(stderr(&out).contains('\x1b'), "{}", stderr(&out));
+    let out = world.sync(&["-v"]).assert().success();
+    assert!(!stderr(&out).contains('\x1b'), "{}", stderr(&out));
+}
+
+#[test]
+fn with_json_logs_the_final_error_and_hint_are_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gaussjobs_in(dir.path(), &dir.path().join("missing.db"))
+        .args(["--log-format", "json", "query", "jobs"])
+        .assert()
+        .code(2);
+    let text = stderr(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    let v: Value = serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(v["level"], "ERROR");
+    assert!(
+        v["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing.db"),
+        "{v}"
+    );
+    assert!(
+        v["fields"]["hint"].as_str().unwrap().contains("sync"),
+        "{v}"
+    );
+}
+
+#[test]
+fn verbose_says_the_range_a_run_fetches_and_counts_say_one_or_many() {
+    let world = World::new(small());
+    world.sync(&["--since", "6d"]).assert().success();
+    let out = world.sync(&["-v"]).assert().success();
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.contains("to fetch, create time"))
+        .unwrap_or_else(|| panic!("{err}"));
+    // The lookback (6h), not the archive's six days.
+    let from = line
+        .split("create time ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let from = chrono::DateTime::parse_from_rfc3339(from).unwrap();
+    assert!(from > now() - chrono::Duration::hours(7), "{line}");
+    assert!(line.contains("1 window to fetch"), "{line}");
+    assert!(err.contains("; 1 window, "), "{err}");
+}
+
+#[test]
+fn the_bar_fits_80_columns() {
+    let world = World::new(slow());
+    let mut args = sync_args(&world);
+    args.insert(0, "--color".into());
+    args.insert(1, "never".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Some((code, terminal)) = under_a_terminal(&world, &args) else {
+        return;
+    };
+    assert_eq!(code, 0, "{terminal}");
+    let mut frames = 0;
+    for frame in terminal.split(['\r', '\n']) {
+        let visible = strip_escapes(frame);
+        if visible.contains("listings") {
+            frames += 1;
+            assert!(
+                visible.chars().count() <= 80,
+                "{} columns: {visible:?}",
+                visible.chars().count()
+            );
+        }
+    }
+    assert!(frames > 0, "{terminal:?}");
+}
+
+/// Text without its terminal escape sequences (`ESC [ ... letter`).
+fn strip_escapes(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// At a terminal of 80 columns a table fits it, with every job_id whole; piped, the same
+/// question is not fitted (nothing wrapped, no column left out).
+#[test]
+fn a_terminal_of_80_columns_gets_a_table_that_fits_it() {
+    let world = World::new(small());
+    world.sync(&["--since", "6d"]).assert().success();
+    let Some((code, terminal)) = under_a_terminal(&world, &["query", "jobs", "--limit", "5"])
+    else {
+        return;
+    };
+    assert_eq!(code, 0, "{terminal}");
+    let ids: Vec<String> = {
+        let conn = world.conn();
+        let mut stmt = conn
+            .prepare("SELECT job_id FROM jobs ORDER BY create_time DESC, job_id LIMIT 5")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    for line in terminal
+        .lines()
+        .filter(|l| l.starts_with(['┌', '│', '╞', '└']))
+    {
+        assert!(line.trim_end().chars().count() <= 80, "{line}\n{terminal}");
+    }
+    for id in &ids {
+        assert!(
+            terminal.contains(id.as_str()),
+            "{id} not whole:\n{terminal}"
+        );
+    }
+    let piped = stdout(
+        &world
+            .gaussjobs()
+            .args(["query", "jobs", "--limit", "5"])
+            .assert()
+            .success(),
+    );
+    assert!(piped.contains("instance_name"), "{piped}");
 }
