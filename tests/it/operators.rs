@@ -470,7 +470,7 @@ fn status_check_names_a_gap_left_by_a_window_that_failed() {
         .and_hms_opt(12, 0, 0)
         .unwrap()
         .and_utc();
-    world.sim.inject(Fault::status(403).window_containing(day));
+    world.sim.inject(Fault::malformed().window_containing(day));
     world.sync(&["--since", "6d"]).assert().code(1);
     let out = world
         .gaussjobs()
