@@ -371,14 +371,7 @@ fn write_table(
     )?;
     answer.write_rows(&jobs, &JOBS_TABLE, out)?;
 
-    let mut timeline = Rows::new(&[
-        "observed_at",
-        "job_id",
-        "job_name",
-        "status",
-        "instance_status",
-        "changed",
-    ]);
+    let mut timeline = Rows::new(TIMELINE_TABLE.default);
     for row in &detail.timeline.rows {
         let status = match (&row[4], &row[5]) {
             (Cell::Null, to) => format!("seen {}", to.to_text()),
@@ -402,12 +395,5 @@ fn write_table(
             Cell::Text(changed),
         ]);
     }
-    let seen = timeline.rows.len() as i64;
-    writeln!(
-        out,
-        "\ntimeline: {} seen",
-        super::notes::plural(seen, "version", "versions")
-    )?;
-    let timeline = layout::choose(&timeline, &TIMELINE_TABLE, &[], style.wide)?;
-    layout::write_fitted(&timeline, TIMELINE_TABLE.drop_order, false, style, out)
+    layout::write_versions("timeline", " seen", &timeline, &TIMELINE_TABLE, style, out)
 }

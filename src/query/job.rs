@@ -170,12 +170,5 @@ fn write_table(detail: &JobDetail, answer: &Answer, out: &mut dyn Write) -> anyh
         };
         row[changed_at] = Cell::Text(text);
     }
-    let versions = shown.rows.len() as i64;
-    writeln!(
-        out,
-        "\nhistory: {}",
-        super::notes::plural(versions, "version", "versions")
-    )?;
-    let shown = layout::choose(&shown, &HISTORY_TABLE, &[], style.wide)?;
-    layout::write_fitted(&shown, HISTORY_TABLE.drop_order, false, style, out)
+    layout::write_versions("history", "", &shown, &HISTORY_TABLE, style, out)
 }

@@ -141,6 +141,27 @@ pub fn choose(
     Ok(rows.select(spec.default))
 }
 
+/// Writes a table of versions under a heading that counts them (`history: 3 versions`,
+/// `timeline: 4 versions seen` with the `trailer` " seen"), in the spec's default columns
+/// fitted to the width: a job's history and an instance's timeline are printed alike.
+pub fn write_versions(
+    heading: &str,
+    trailer: &str,
+    rows: &Rows,
+    spec: &TableSpec,
+    style: TableStyle,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let n = rows.rows.len() as i64;
+    writeln!(
+        out,
+        "\n{heading}: {}{trailer}",
+        super::notes::plural(n, "version", "versions")
+    )?;
+    let shown = choose(rows, spec, &[], style.wide)?;
+    write_fitted(&shown, spec.drop_order, false, style, out)
+}
+
 /// Writes `rows` in `format`: a table of every column fitted to the width, or JSON, NDJSON,
 /// CSV. An empty result still prints its shape: the header (table, CSV) or `[]` (JSON);
 /// NDJSON prints nothing.

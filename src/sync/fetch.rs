@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::record::job_record;
 use super::writer::WriterMsg;
 use super::Filter;
-use crate::api::{ApiError, Client, ListJobsPage, ListJobsRequest};
+use crate::api::{ApiError, Client, ListJobsPage, ListJobsRequest, ScheduleTask};
 use crate::store::{JobRecord, RejectedObject, StoreError, Window};
 use crate::time;
 
@@ -544,6 +544,13 @@ pub(crate) struct Edge {
 
 /// The create time of the job at `position`, if the object there is a job with one.
 fn edge_time(page: &ListJobsPage, position: usize) -> Option<DateTime<Utc>> {
+    job_at(page, position).and_then(|job| job.times().create_time)
+}
+
+/// The job at `position` of a page, counting rejected objects: `None` where the object
+/// there was rejected. The jobs keep their order; a job's index is its position less the
+/// rejected before it.
+fn job_at(page: &ListJobsPage, position: usize) -> Option<&ScheduleTask> {
     if page.rejected.iter().any(|r| r.position == position) {
         return None;
     }
@@ -552,9 +559,7 @@ fn edge_time(page: &ListJobsPage, position: usize) -> Option<DateTime<Utc>> {
         .iter()
         .filter(|r| r.position < position)
         .count();
-    page.schedules
-        .get(position.checked_sub(before)?)
-        .and_then(|job| job.times().create_time)
+    page.schedules.get(position.checked_sub(before)?)
 }
 
 /// What tells the object at `position` on a page from any other: a job's id, or a rejected
@@ -563,13 +568,5 @@ fn object_key(page: &ListJobsPage, position: usize) -> Option<String> {
     if let Some(rejected) = page.rejected.iter().find(|r| r.position == position) {
         return Some(format!("rejected:{}", rejected.raw));
     }
-    // The jobs keep their order; a job's index is its position less the rejected before it.
-    let before = page
-        .rejected
-        .iter()
-        .filter(|r| r.position < position)
-        .count();
-    page.schedules
-        .get(position.checked_sub(before)?)
-        .map(|job| format!("job:{}", job.job_id))
+    job_at(page, position).map(|job| format!("job:{}", job.job_id))
 }

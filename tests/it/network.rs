@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use gaussjobs::simulate::{Fault, SimConfig, DEFAULT_PROJECT_ID, DEFAULT_TOKEN};
 use serde_json::Value;
 
-use crate::support::{now, World};
+use crate::support::{now, text_of, World};
 
 fn small() -> SimConfig {
     SimConfig {
@@ -20,15 +20,6 @@ fn small() -> SimConfig {
         now: now(),
         ..SimConfig::default()
     }
-}
-
-fn text_of(out: &assert_cmd::assert::Assert) -> String {
-    let o = out.get_output();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// `sync --endpoint URL` with the simulator's token, plus `extra`.

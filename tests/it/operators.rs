@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use gaussjobs::simulate::{Fault, SimAkSk, SimConfig, DEFAULT_PROJECT_ID, DEFAULT_TOKEN};
 
-use crate::support::{gaussjobs_in, now, World};
+use crate::support::{gaussjobs_in, now, text_of, World};
 
 const AK: &str = "HPUAKOPERATORS000001";
 const SK: &str = "sk-Operators+Secret/7d1e";
@@ -22,15 +22,6 @@ fn config() -> SimConfig {
         aksk,
         ..SimConfig::default()
     }
-}
-
-fn text_of(out: &assert_cmd::assert::Assert) -> String {
-    let o = out.get_output();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// `sync` against the simulator with no credential given, plus `extra`.

@@ -231,6 +231,16 @@ fn a_window_that_keeps_failing_leaves_a_gap_the_next_run_fills_exactly() {
     assert_eq!(status[0]["last_run_outcome"], "ok");
 }
 
+/// The ids of every job the simulator serves now.
+fn served_ids(world: &World) -> std::collections::HashSet<String> {
+    world
+        .sim
+        .jobs()
+        .iter()
+        .map(|j| j["job_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn jobs_shifting_between_pages_are_not_missed() {
     let world = World::new(SimConfig {
@@ -240,12 +250,7 @@ fn jobs_shifting_between_pages_are_not_missed() {
         now: now(),
         ..SimConfig::default()
     });
-    let before: std::collections::HashSet<String> = world
-        .sim
-        .jobs()
-        .iter()
-        .map(|j| j["job_id"].as_str().unwrap().to_string())
-        .collect();
+    let before = served_ids(&world);
     // Two drift faults: when both fire on one page, its neighbours shift by two, more than
     // the one-job overlap between pages absorbs, so only re-paging saves the sync.
     world.sim.inject(Fault::drift().probability(0.3).times(25));
@@ -291,12 +296,7 @@ fn a_drifting_world_is_archived_completely_under_concurrent_offset_paging() {
             now: now(),
             ..SimConfig::default()
         });
-        let before: std::collections::HashSet<String> = world
-            .sim
-            .jobs()
-            .iter()
-            .map(|j| j["job_id"].as_str().unwrap().to_string())
-            .collect();
+        let before = served_ids(&world);
         world.sim.inject(Fault::drift().probability(0.5).times(25));
         world.sim.inject(Fault::drift().probability(0.5).times(25));
         let size = page_size.to_string();

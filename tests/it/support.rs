@@ -232,3 +232,14 @@ fn no_test_builds_a_command_without_the_fresh_environment() {
         offenders.join("\n")
     );
 }
+
+/// A finished command's stdout and stderr, one after the other: where a message lands is
+/// not what the test checks.
+pub fn text_of(out: &assert_cmd::assert::Assert) -> String {
+    let o = out.get_output();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
