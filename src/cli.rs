@@ -289,9 +289,10 @@ pub struct FilterArgs {
     #[arg(long, requires = "job_name")]
     pub like: bool,
 
-    /// Only jobs of this instance, by instance_id or instance_name (any case).
+    /// Only jobs of this instance, by instance_id or instance_name (any case); repeatable,
+    /// any of them.
     #[arg(long)]
-    pub instance: Option<String>,
+    pub instance: Vec<String>,
 
     /// Only jobs of this project_id.
     #[arg(long)]

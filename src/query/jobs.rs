@@ -69,7 +69,7 @@ impl JobsQuery {
         // those statuses and sort them. One branch per status walks the status index in
         // order and stops at the limit; the branches are then merged.
         if self.filter.statuses.len() > 1
-            && self.filter.instance.is_none()
+            && self.filter.instances.is_empty()
             && self.order != Order::Longest
         {
             let mut params = Vec::new();
