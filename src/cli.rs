@@ -70,6 +70,12 @@ pub enum Command {
     /// Show what the archive covers, its gaps, the last successful sync and any warning.
     #[command(after_help = examples::STATUS)]
     Status(StatusArgs),
+    /// Write one self-contained HTML report of the archive: timeline, charts, failures.
+    ///
+    /// Offline and read-only, like query. The file needs no server and nothing from
+    /// elsewhere: open it in a browser, mail it, print it.
+    #[command(after_help = examples::REPORT)]
+    Report(ReportArgs),
     /// Serve a fake scheduled-jobs API on loopback, for trying the tool and for tests.
     #[command(after_help = examples::SIMULATE)]
     Simulate(SimulateArgs),
@@ -379,6 +385,42 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Jobs created at or after this time (2024-03-01, RFC 3339, +0800 form, or an age like
+    /// 30d) [default: 30 days before --until].
+    #[arg(long)]
+    pub since: Option<String>,
+
+    /// Jobs created before this time (same forms as --since) [default: now].
+    #[arg(long)]
+    pub until: Option<String>,
+
+    /// Only jobs of this instance, by instance_id or instance_name (any case); repeatable.
+    #[arg(long)]
+    pub instance: Vec<String>,
+
+    /// Only jobs of this project_id.
+    #[arg(long)]
+    pub project: Option<String>,
+
+    /// Only jobs in this final or current status (repeatable, or comma-separated).
+    #[arg(long)]
+    pub status: Vec<String>,
+
+    /// The report's title [default: "Scheduled jobs"].
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// Where to write the HTML; `-` for stdout.
+    #[arg(long, default_value = "gaussjobs-report.html")]
+    pub out: PathBuf,
+
+    /// Zone of the report's times and axis: utc, local, or an offset like +08:00.
+    #[arg(long, default_value = "utc")]
+    pub tz: String,
+}
+
+#[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
@@ -483,6 +525,12 @@ Examples:
 Examples:
   gaussjobs status
   gaussjobs --db /var/lib/gaussjobs/jobs.db status --format json   # for monitoring";
+
+    pub const REPORT: &str = "\
+Examples:
+  gaussjobs report --since 2024-03-01 --until 2024-04-01 --out march.html
+  gaussjobs report --since 7d --instance orders-db --status Failed --tz +08:00
+  gaussjobs report --since 90d --out - | gzip > report.html.gz";
 
     pub const SIMULATE: &str = "\
 Examples:

@@ -20,11 +20,11 @@ use std::io::Write;
 use std::path::Path;
 
 pub use as_of::AsOfQuery;
-pub use filter::Filter;
-pub use instance::InstanceQuery;
+pub use filter::{where_clause, Filter};
+pub use instance::{human_seconds, InstanceQuery};
 pub use jobs::{JobsQuery, Order};
 pub use render::{Cell, DisplayTz, Format, Rows, TableStyle};
-pub use stats::{Key, StatsQuery};
+pub use stats::{fetch as stats_rows, Key, StatsQuery};
 pub use status::StatusRequest;
 
 /// One `query` command, checked: the question, the output format and the zone of table times.

@@ -7,6 +7,7 @@ mod files;
 mod hostile_api;
 mod ledger;
 mod query;
+mod report;
 mod rooms;
 mod safety;
 mod support;
