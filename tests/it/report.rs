@@ -273,17 +273,74 @@ fn the_report_draws_the_archive_as_it_is() {
     // The figures are query stats's, for the same filters.
     let args = ["--since", since.as_str(), "--until", until.as_str()];
     let by_type = query_stats(&world, &[&args[..], &["--by", "job_name"]].concat());
-    assert_eq!(normalised(report_stats(&doc, "type")), normalised(by_type));
+    assert_eq!(
+        normalised(report_stats(&doc, "type")),
+        normalised(by_type.clone())
+    );
     assert_eq!(
         normalised(report_stats(&doc, "total")),
         normalised(query_stats(&world, &args))
     );
+    // The charts by job type draw those figures: each type's failures of its jobs, and a
+    // duration bar for each type with timed jobs.
+    let stats_of = |name: &str| {
+        by_type
+            .iter()
+            .find(|r| r["job_name"] == name)
+            .unwrap_or_else(|| panic!("{name} not in query stats"))
+    };
+    let rates: Vec<_> = doc.select(&sel("svg.failure-rate g.type-row")).collect();
+    assert_eq!(rates.len(), by_type.len().min(30));
+    for row in rates {
+        let r = stats_of(attr(&row, "data-type"));
+        let label: String = row.text().collect();
+        assert!(
+            label.contains(&format!("({} of {})", r["failed"], r["count"])),
+            "{label}"
+        );
+    }
+    let timed: BTreeSet<&str> = doc
+        .select(&sel("svg.durations g.type-row"))
+        .map(|row| attr(&row, "data-type"))
+        .collect();
+    let want_timed: BTreeSet<&str> = by_type
+        .iter()
+        .filter(|r| !r["p95_seconds"].is_null())
+        .map(|r| r["job_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(timed, want_timed);
     // And the chart per day adds up to the total.
     let per_day: i64 = doc
         .select(&sel("svg.per-bucket g.bucket"))
         .map(|g| attr(&g, "data-count").parse::<i64>().unwrap())
         .sum();
     assert_eq!(per_day as usize, total);
+    // Each day's stack is `query stats --by day,job_status`, part by part.
+    let want: BTreeMap<(String, String), i64> =
+        query_stats(&world, &[&args[..], &["--by", "day,job_status"]].concat())
+            .iter()
+            .map(|r| {
+                let key = (
+                    r["day"].as_str().unwrap().to_string(),
+                    r["job_status"].as_str().unwrap_or("other").to_string(),
+                );
+                (key, r["count"].as_i64().unwrap())
+            })
+            .collect();
+    let got: BTreeMap<(String, String), i64> = doc
+        .select(&sel("svg.per-bucket g.bucket rect title"))
+        .map(|t| {
+            // "2024-03-05 Failed: 3"
+            let text: String = t.text().collect();
+            let (key, count) = text.rsplit_once(": ").unwrap();
+            let (day, status) = key.split_once(' ').unwrap();
+            (
+                (day.to_string(), status.to_string()),
+                count.parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
 
     // The header: the range and the archive's coverage of it (synced from 11 days back, so
     // the first day of the range is a gap).
