@@ -195,7 +195,7 @@ fn problems(data: &ReportData, offset: FixedOffset) -> Markup {
                 p class="empty" { "None in this range." }
             } @else {
                 p class="note" {
-                    (data.problems_total) " jobs, newest first. Each row's history lists every "
+                    (data.problems_total) " jobs, newest first. Under each, its history lists every "
                     "version the archive saw, with when it was first observed."
                     @if data.problems_total > MAX_PROBLEM_ROWS {
                         " Only the newest " (MAX_PROBLEM_ROWS) " are listed; `gaussjobs query jobs` "
@@ -206,7 +206,6 @@ fn problems(data: &ReportData, offset: FixedOffset) -> Markup {
                     thead { tr {
                         th { "Job" } th { "Instance" } th { "Type" } th { "Status" }
                         th { "Created" } th { "Started" } th { "Ended" } th { "Duration" }
-                        th { "History" }
                     } }
                     tbody {
                         @for p in &data.problems {
@@ -225,11 +224,21 @@ fn problems(data: &ReportData, offset: FixedOffset) -> Markup {
                                 td { (t(job.start, offset)) }
                                 td { (t(job.end, offset)) }
                                 td { (job.duration().map(human_seconds).unwrap_or_else(|| "–".into())) }
-                                td class="history-cell" {
+                            }
+                            // The history spans the row below its job: five columns of
+                            // versions squeezed into one cell were a column of letters.
+                            tr class="history-row" data-history-of=(job.job_id) {
+                                td colspan="8" {
                                     details {
-                                        summary { (p.history.len()) " version" @if p.history.len() != 1 { "s" } }
+                                        summary {
+                                            "History: " (p.history.len()) " version"
+                                            @if p.history.len() != 1 { "s" }
+                                            @if let Some(last) = p.history.last() {
+                                                ", last observed " (last.observed_at)
+                                            }
+                                        }
                                         table class="history" {
-                                            tr { th { "v" } th { "observed" } th { "status" } th { "start" } th { "end" } }
+                                            tr { th { "version" } th { "observed" } th { "status" } th { "start" } th { "end" } }
                                             @for v in &p.history {
                                                 tr class="version" {
                                                     td { (v.version) }
@@ -321,8 +330,9 @@ fn stats(request: &ReportRequest, data: &ReportData) -> Markup {
             }
             table class="stats" {
                 thead { tr {
-                    th { "Job type" } th { "Jobs" } th { "Failed" } th { "Failure rate" }
-                    th { "Timed" } th { "p50" } th { "p95" }
+                    th { "Job type" } th class="num" { "Jobs" } th class="num" { "Failed" }
+                    th class="num" { "Failure rate" } th class="num" { "Timed" }
+                    th class="num" { "p50" } th class="num" { "p95" }
                 } }
                 tbody {
                     @for f in &data.by_type {

@@ -262,10 +262,17 @@ fn the_report_draws_the_archive_as_it_is() {
     }
     assert!(!want.is_empty());
     let got: Vec<(String, i64)> = doc
-        .select(&sel("table.problems > tbody > tr"))
+        .select(&sel("table.problems > tbody > tr[data-job]"))
         .map(|tr| {
-            let versions = tr.select(&sel("tr.version")).count() as i64;
-            (attr(&tr, "data-job").to_string(), versions)
+            let id = attr(&tr, "data-job");
+            // The row under a job's row holds its history.
+            let below = tr
+                .next_siblings()
+                .find_map(scraper::ElementRef::wrap)
+                .unwrap();
+            assert_eq!(attr(&below, "data-history-of"), id);
+            let versions = below.select(&sel("tr.version")).count() as i64;
+            (id.to_string(), versions)
         })
         .collect();
     assert_eq!(got, want);
@@ -391,7 +398,7 @@ fn filters_pick_lanes_and_figures_as_query_stats_does() {
     assert_eq!(lanes, two.iter().map(String::as_str).collect());
     assert!(doc.select(&sel("#more-lanes")).next().is_none());
     let statuses: BTreeSet<&str> = doc
-        .select(&sel("table.problems > tbody > tr"))
+        .select(&sel("table.problems > tbody > tr[data-job]"))
         .map(|tr| attr(&tr, "class"))
         .collect();
     assert_eq!(statuses, BTreeSet::from(["failed"]));
