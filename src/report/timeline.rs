@@ -21,6 +21,8 @@ const LANE: f64 = 26.0;
 const BAR: f64 = 16.0;
 const OPEN_BAR: f64 = 6.0;
 const AXIS: f64 = 22.0;
+/// The narrowest bar, wide enough to show its status's colour and texture.
+const MIN_BAR: f64 = 3.0;
 
 /// How one job is drawn.
 enum Shape {
@@ -132,7 +134,10 @@ fn draw_lane(
                     @match shape(job, now) {
                         Shape::Bar(from, to, open) => {
                             @let x = scale.x(from);
-                            @let w = (scale.x(to) - x).max(1.5);
+                            // Half-hour jobs over a month are under a pixel: drawn that
+                            // thin, a failed bar's stripes were not told from a green one.
+                            @let w = (scale.x(to) - x).max(MIN_BAR);
+                            @let x = x.min(RIGHT - w);
                             // An open job's bar runs to now and would hide the lane's finished
                             // jobs: it is a thin band under them.
                             @let (y, h) = if open { (open_y, OPEN_BAR) } else { (bar_y, BAR) };
