@@ -69,7 +69,9 @@ pub fn draw(data: &ReportData, offset: FixedOffset, now: DateTime<Utc>) -> Marku
             @for (t, label) in &ticks {
                 @let x = n(scale.x(*t));
                 line x1=(x) x2=(x) y1=(n(AXIS - 4.0)) y2=(n(height)) class="grid" {}
-                text x=(x) y="12" class="tick" text-anchor="middle" { (label) }
+                // A tick at the range's end would be cut in half by the edge.
+                @let anchor = if scale.x(*t) > WIDTH - 40.0 { "end" } else { "middle" };
+                text x=(x) y="12" class="tick" text-anchor=(anchor) { (label) }
             }
             @for (i, lane) in data.lanes.iter().enumerate() {
                 (draw_lane(data, lane, AXIS + LANE * i as f64, &scale, per_lane, now))
