@@ -110,8 +110,12 @@ pub fn short(text: &str, max: usize) -> String {
     }
 }
 
+/// A job type's row of a bar chart: its figures, the bars drawn over each other (value and
+/// CSS class, longest first) and the label at the right.
+type BarRow<'a> = (&'a Figures, Vec<(f64, &'static str)>, String);
+
 /// One row per job type with a bar from 0 to `value / max` and a label.
-fn bars(class: &str, rows: &[(&Figures, Vec<(f64, &'static str)>, String)], max: f64) -> Markup {
+fn bars(class: &str, rows: &[BarRow<'_>], max: f64) -> Markup {
     let (left, right, row_h) = (330.0, 800.0, 20.0);
     let height = row_h * rows.len() as f64 + 6.0;
     html! {

@@ -176,10 +176,7 @@ impl TimeScale {
                 .find(|m| span / (i64::from(*m) * 30 * 86_400) <= 10)
                 .unwrap_or(12);
             let (mut y, mut m) = (local_start.year(), local_start.month());
-            loop {
-                let Some(t) = offset.with_ymd_and_hms(y, m, 1, 0, 0, 0).single() else {
-                    break;
-                };
+            while let Some(t) = offset.with_ymd_and_hms(y, m, 1, 0, 0, 0).single() {
                 let t = t.with_timezone(&Utc);
                 if t > self.end {
                     break;
