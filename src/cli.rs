@@ -93,6 +93,12 @@ pub enum Command {
     /// any fails.
     #[command(after_help = examples::DOCTOR)]
     Doctor(Box<SyncArgs>),
+    /// Write one self-contained HTML report of the archive: timeline, charts, failures.
+    ///
+    /// Offline and read-only, like query. The file needs no server and nothing from
+    /// elsewhere: open it in a browser, mail it, print it.
+    #[command(after_help = examples::REPORT)]
+    Report(ReportArgs),
     /// Serve a fake scheduled-jobs API on loopback, for trying the tool and for tests.
     #[command(after_help = examples::SIMULATE)]
     Simulate(SimulateArgs),
@@ -347,9 +353,10 @@ pub struct FilterArgs {
     #[arg(long, requires = "job_name")]
     pub like: bool,
 
-    /// Only jobs of this instance, by instance_id or instance_name (any case).
+    /// Only jobs of this instance, by instance_id or instance_name (any case); repeatable,
+    /// any of them.
     #[arg(long)]
-    pub instance: Option<String>,
+    pub instance: Vec<String>,
 
     /// Only jobs of this project_id.
     #[arg(long)]
@@ -454,6 +461,42 @@ pub struct StatusArgs {
     #[arg(long, value_name = "COLUMNS",
           value_parser = clap::value_parser!(u16).range(40..=1000))]
     pub width: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Jobs created at or after this time (2024-03-01, RFC 3339, +0800 form, or an age like
+    /// 30d) [default: 30 days before --until].
+    #[arg(long)]
+    pub since: Option<String>,
+
+    /// Jobs created before this time (same forms as --since) [default: now].
+    #[arg(long)]
+    pub until: Option<String>,
+
+    /// Only jobs of this instance, by instance_id or instance_name (any case); repeatable.
+    #[arg(long)]
+    pub instance: Vec<String>,
+
+    /// Only jobs of this project_id.
+    #[arg(long)]
+    pub project: Option<String>,
+
+    /// Only jobs in this final or current status (repeatable, or comma-separated).
+    #[arg(long)]
+    pub status: Vec<String>,
+
+    /// The report's title [default: "Scheduled jobs"].
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// Where to write the HTML; `-` for stdout.
+    #[arg(long, default_value = "gaussjobs-report.html")]
+    pub out: PathBuf,
+
+    /// Zone of the report's times and axis: utc, local, or an offset like +08:00.
+    #[arg(long, default_value = "utc")]
+    pub tz: String,
 }
 
 #[derive(Debug, Args)]
@@ -578,6 +621,12 @@ Examples:
   gaussjobs --db /var/lib/gaussjobs/jobs.db doctor --region cn-north-4 \\
       --project-id 0123456789abcdef0123456789abcdef
   gaussjobs doctor --config /etc/gaussjobs/gaussjobs.toml";
+
+    pub const REPORT: &str = "\
+Examples:
+  gaussjobs report --since 2024-03-01 --until 2024-04-01 --out march.html
+  gaussjobs report --since 7d --instance orders-db --status Failed --tz +08:00
+  gaussjobs report --since 90d --out - | gzip > report.html.gz";
 
     pub const SIMULATE: &str = "\
 Examples:

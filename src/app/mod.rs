@@ -12,6 +12,7 @@ mod options;
 mod outcome;
 mod progress;
 mod query_request;
+mod report_request;
 mod simulate;
 mod stops;
 mod times;
@@ -112,6 +113,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut stdout = std::io::stdout();
             doctor::run(&db, args, now, &mut stdout).await
         }
+        Command::Report(ref args) => {
+            let request = report_request::report_request(args, &db, now)?;
+            report(&db, &request, &args.out, now, cli.quiet)
+        }
         Command::Simulate(ref args) => simulate::run(args).await,
         Command::Demo(ref args) => {
             let request = demo::DemoRequest {
@@ -156,6 +161,55 @@ fn status(db: &Path, args: &crate::cli::StatusArgs, now: DateTime<Utc>) -> anyho
     }
     let request = query_request::status_request(args);
     crate::query::status::run(db, &request, now, &mut stdout.lock())
+}
+
+/// `gaussjobs report`: the HTML to stdout (`--out -`) or to a file that appears whole: it is
+/// written beside its final name and renamed, so a failed report leaves no half page.
+fn report(
+    db: &Path,
+    request: &crate::report::ReportRequest,
+    out: &Path,
+    now: DateTime<Utc>,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if out == Path::new("-") {
+        let stdout = std::io::stdout();
+        crate::report::run(db, request, now, &mut stdout.lock())?;
+        return Ok(());
+    }
+    let mut partial = out.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let written = (|| {
+        let file = std::fs::File::create(&partial)
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+        let mut writer = std::io::BufWriter::new(file);
+        let written = crate::report::run(db, request, now, &mut writer)?;
+        writer
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()?;
+        std::fs::rename(&partial, out)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        anyhow::Ok(written)
+    })();
+    let written = match written {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    if !quiet {
+        eprintln!(
+            "wrote {}: {} jobs, {} KiB",
+            out.display(),
+            written.jobs,
+            written.bytes.div_ceil(1024)
+        );
+    }
+    Ok(())
 }
 
 /// `gaussjobs sync`: one project (`--project-id`) or the accounts of `--config`. Human lines

@@ -123,7 +123,7 @@ fn filter(args: &FilterArgs, now: DateTime<Utc>) -> anyhow::Result<Filter> {
         statuses,
         job_name: args.job_name.clone(),
         like: args.like,
-        instance: args.instance.clone(),
+        instances: args.instance.clone(),
         project: args.project.clone(),
         since,
         until,

@@ -120,9 +120,7 @@ pub(crate) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    if let Some(instance) = &query.filter.instance {
-        super::instance::known(conn, instance)?;
-    }
+    super::instance::all_known(conn, &query.filter.instances)?;
     let (rows, more) = fetch(conn, query)?;
     answer.write_rows(&rows, &TABLE, out)?;
     let at = crate::time::to_store(query.at);

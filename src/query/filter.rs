@@ -13,7 +13,8 @@ pub struct Filter {
     pub job_name: Option<String>,
     /// `job_name` is a case-insensitive substring.
     pub like: bool,
-    pub instance: Option<String>,
+    /// Instances by id or name (any of them); empty for all.
+    pub instances: Vec<String>,
     pub project: Option<String>,
     /// Inclusive.
     pub since: Option<DateTime<Utc>>,
@@ -26,7 +27,7 @@ impl Filter {
     /// columns of the jobs table (`""` or `"j."`), `status` is the column the status filter
     /// applies to (as-of filters the historical status, not today's).
     pub fn clauses(&self, jobs: &str, status: &str) -> (Vec<String>, Vec<SqlValue>) {
-        self.clauses_with(jobs, status, self.instance.is_some())
+        self.clauses_with(jobs, status, !self.instances.is_empty())
     }
 
     /// [`Filter::clauses`], with `weak` set when the status, job type and project tests must
@@ -58,16 +59,22 @@ impl Filter {
             }
             params.push(text(name));
         }
-        if let Some(instance) = &self.instance {
+        if !self.instances.is_empty() {
             // IDs are exact; a name (case-blind) is found in instance_names, so both sides
             // of the OR read jobs through jobs_instance_id. The job's own name must match too:
             // a renamed instance's jobs keep the name they had.
-            clauses.push(format!(
+            let one = format!(
                 "({jobs}instance_id = ? OR ({jobs}instance_id IN (
                     SELECT instance_id FROM instance_names WHERE instance_name = ?)
                   AND {jobs}instance_name = ? COLLATE NOCASE))"
+            );
+            clauses.push(format!(
+                "({})",
+                vec![one; self.instances.len()].join(" OR ")
             ));
-            params.extend([text(instance), text(instance), text(instance)]);
+            for instance in &self.instances {
+                params.extend([text(instance), text(instance), text(instance)]);
+            }
         }
         if let Some(project) = &self.project {
             clauses.push(format!("{weak}{jobs}project_id = ?"));

@@ -168,6 +168,11 @@ pub fn resolve(conn: &Connection, given: &str) -> anyhow::Result<String> {
     }
 }
 
+/// [`known`] for each `--instance` given: the first unknown one fails.
+pub fn all_known(conn: &Connection, given: &[String]) -> anyhow::Result<()> {
+    given.iter().try_for_each(|instance| known(conn, instance))
+}
+
 /// Fails as `query instance` does when the archive has no instance with this id or name
 /// (`query jobs --instance` and `as-of --instance` ask this first, so a typo is not taken for
 /// an instance without jobs).

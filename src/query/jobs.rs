@@ -84,7 +84,7 @@ impl JobsQuery {
         // those statuses and sort them. One branch per status walks the status index in
         // order and stops at the limit; the branches are then merged.
         if self.filter.statuses.len() > 1
-            && self.filter.instance.is_none()
+            && self.filter.instances.is_empty()
             && self.order != Order::Longest
         {
             let mut params = Vec::new();
@@ -151,9 +151,7 @@ pub(crate) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    if let Some(instance) = &query.filter.instance {
-        super::instance::known(conn, instance)?;
-    }
+    super::instance::all_known(conn, &query.filter.instances)?;
     let page = fetch(conn, query)?;
     answer.write_rows(&page.rows, &TABLE, out)?;
     if page.rows.rows.is_empty() {

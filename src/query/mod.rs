@@ -23,12 +23,12 @@ use std::io::Write;
 use std::path::Path;
 
 pub use as_of::AsOfQuery;
-pub use filter::Filter;
-pub use instance::InstanceQuery;
+pub use filter::{where_clause, Filter};
+pub use instance::{all_known as instances_known, human_seconds, InstanceQuery};
 pub use jobs::{JobsQuery, Order};
 pub use layout::{text_width, truncate};
 pub use render::{Cell, DisplayTz, Format, Rows, TableStyle};
-pub use stats::{Key, StatsQuery};
+pub use stats::{fetch as stats_rows, Key, StatsQuery};
 pub use status::StatusRequest;
 
 /// One `query` command, checked: the question, the output format, the zone of table times

@@ -272,9 +272,7 @@ pub(crate) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    if let Some(instance) = &query.filter.instance {
-        super::instance::known(conn, instance)?;
-    }
+    super::instance::all_known(conn, &query.filter.instances)?;
     let rows = fetch(conn, query)?;
     if rows.rows.is_empty() {
         super::notes::no_match(conn, err)?;

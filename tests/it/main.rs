@@ -10,6 +10,7 @@ mod network;
 mod operators;
 mod query;
 mod readme;
+mod report;
 mod rooms;
 mod safety;
 mod support;

@@ -441,6 +441,7 @@ fn help_snapshots() {
     insta::assert_snapshot!("help_sync", help(&["sync", "--help"]));
     insta::assert_snapshot!("help_query", help(&["query", "--help"]));
     insta::assert_snapshot!("help_status", help(&["status", "--help"]));
+    insta::assert_snapshot!("help_report", help(&["report", "--help"]));
 }
 
 // --- help headings, man pages, completions, colour, words ------------------------------------

@@ -1,0 +1,192 @@
+//! `cargo bench --bench report`: builds a 100,000-job archive of one year (or reuses the one
+//! named by GAUSSJOBS_BENCH_REPORT_DB) and times `gaussjobs report` over the whole year,
+//! printing min and median milliseconds and the file's size next to the targets (a few
+//! seconds; a file that stays a few MiB however many jobs).
+//!
+//! The archive is written through `Store::open` (the real schema and migrations) with plain
+//! inserts in one transaction: 400 instances (a few busy ones), 12 job types, weighted
+//! statuses, and a second history version for about a fifth of the jobs.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use gaussjobs::query::{DisplayTz, Filter};
+use gaussjobs::report::{run, ReportRequest};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rusqlite::params;
+
+const JOBS: usize = 100_000;
+const INSTANCES: usize = 400;
+const RUNS: usize = 5;
+
+const JOB_NAMES: [&str; 12] = [
+    "RESIZE_FLAVOR",
+    "UPGRADE_DATABASE",
+    "REBOOT_INSTANCE",
+    "ADD_NODES",
+    "DELETE_NODES",
+    "MODIFY_PORT",
+    "BACKUP_INSTANCE",
+    "RESTORE_INSTANCE",
+    "MODIFY_PARAMETERS",
+    "SWITCHOVER",
+    "ENLARGE_VOLUME",
+    "MINOR_VERSION_UPGRADE",
+];
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+}
+
+fn ts(t: i64) -> String {
+    gaussjobs::time::to_store(DateTime::from_timestamp(t, 0).unwrap())
+}
+
+fn status(rng: &mut SmallRng) -> &'static str {
+    match rng.gen_range(0..100) {
+        0..=79 => "Completed",
+        80..=87 => "Failed",
+        88..=91 => "Canceled",
+        92..=94 => "Running",
+        95..=97 => "Pending",
+        _ => "Unauthorized",
+    }
+}
+
+fn build(path: &Path) -> anyhow::Result<()> {
+    let store = gaussjobs::store::Store::open(path)?;
+    let conn = store.connection();
+    conn.execute_batch("BEGIN")?;
+    let project = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    let mut rng = SmallRng::seed_from_u64(16);
+    let end = now().timestamp();
+    let span = 365 * 86_400;
+    {
+        let mut job = conn.prepare(
+            "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
+                job_name, job_status, datastore_type, create_time, start_time, end_time,
+                target_config, raw, content_hash, version, first_seen_at, last_seen_at,
+                last_run_id, version_observed_at, version_run_id, version_changed)
+             VALUES (?1, ?2, ?3, ?4, 'normal', ?5, ?6, 'gaussdb-mysql', ?7, ?8, ?9, '{}', ?10,
+                ?11, ?12, ?13, ?13, 1, ?14, 1, ?15)",
+        )?;
+        let mut superseded = conn.prepare(
+            "INSERT INTO superseded_versions (job_id, version, observed_at, run_id, changed,
+                project_id, instance_id, instance_name, instance_status, job_name, job_status,
+                datastore_type, create_time, start_time, end_time, target_config, raw)
+             VALUES (?1, 1, ?2, 1, NULL, ?3, ?4, ?5, 'normal', ?6, 'Pending', 'gaussdb-mysql',
+                ?7, NULL, NULL, '{}', ?8)",
+        )?;
+        for i in 0..JOBS {
+            let job_id = format!(
+                "{:032x}",
+                (i as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0xabc
+            );
+            let inst = if rng.gen_bool(0.3) {
+                rng.gen_range(0..8)
+            } else {
+                rng.gen_range(0..INSTANCES)
+            };
+            let instance_id = format!("{inst:04x}c0ffee1234567890abcdef12in07");
+            let instance_name = format!("db-{inst:04}");
+            let name = JOB_NAMES[rng.gen_range(0..JOB_NAMES.len())];
+            let status = status(&mut rng);
+            let create = end - rng.gen_range(0..span);
+            let start = create + rng.gen_range(0..600);
+            let run = rng.gen_range(30..7200);
+            let (start_time, end_time) = match status {
+                "Pending" | "Unauthorized" => (None, None),
+                "Running" => (Some(ts(start)), None),
+                _ => (Some(ts(start)), Some(ts(start + run))),
+            };
+            let raw = format!(r#"{{"job_id":"{job_id}","job_status":"{status}"}}"#);
+            let two = status != "Pending" && rng.gen_bool(0.2);
+            let seen = create + 60;
+            job.execute(params![
+                job_id,
+                project,
+                instance_id,
+                instance_name,
+                name,
+                status,
+                ts(create),
+                start_time,
+                end_time,
+                raw,
+                format!("{:016x}", rng.gen::<u64>()),
+                if two { 2 } else { 1 },
+                ts(seen),
+                ts(if two { seen + 600 + run } else { seen }),
+                two.then_some(r#"["job_status","start_time","end_time"]"#),
+            ])?;
+            if two {
+                superseded.execute(params![
+                    job_id,
+                    ts(seen),
+                    project,
+                    instance_id,
+                    instance_name,
+                    name,
+                    ts(create),
+                    raw
+                ])?;
+            }
+        }
+    }
+    conn.execute_batch(
+        "INSERT OR IGNORE INTO instance_names (instance_name, instance_id)
+         SELECT DISTINCT instance_name, instance_id FROM jobs;
+         COMMIT; PRAGMA wal_checkpoint(TRUNCATE);",
+    )?;
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let (db, _dir) = match std::env::var_os("GAUSSJOBS_BENCH_REPORT_DB") {
+        Some(path) => (PathBuf::from(path), None),
+        None => {
+            let dir = tempfile::tempdir()?;
+            (dir.path().join("bench-report.db"), Some(dir))
+        }
+    };
+    if !db.exists() {
+        let started = Instant::now();
+        build(&db)?;
+        eprintln!("built {JOBS} jobs in {:.1?}", started.elapsed());
+    }
+    let request = ReportRequest {
+        filter: Filter {
+            since: Some(now() - chrono::Duration::days(365)),
+            until: Some(now()),
+            ..Filter::default()
+        },
+        title: "A year of a large tenant".to_string(),
+        tz: DisplayTz::Utc,
+        archive: db.display().to_string(),
+    };
+    let mut times: Vec<Duration> = Vec::new();
+    let mut bytes = 0;
+    let mut jobs = 0;
+    for _ in 0..RUNS {
+        let mut out = Vec::new();
+        let started = Instant::now();
+        let written = run(&db, &request, now(), &mut out)?;
+        times.push(started.elapsed());
+        (bytes, jobs) = (out.len(), written.jobs);
+    }
+    if let Some(path) = std::env::var_os("GAUSSJOBS_BENCH_REPORT_OUT") {
+        let mut out = std::fs::File::create(path)?;
+        run(&db, &request, now(), &mut out)?;
+    }
+    times.sort();
+    println!(
+        "report of {jobs} jobs in range: min {} ms, median {} ms (target: a few seconds); \
+         file {:.2} MiB (target: bounded, a few MiB)",
+        times[0].as_millis(),
+        times[RUNS / 2].as_millis(),
+        bytes as f64 / (1024.0 * 1024.0)
+    );
+    Ok(())
+}
