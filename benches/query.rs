@@ -9,13 +9,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
 use clap::Parser;
 use gaussjobs::cli::{Cli, Command};
 use gaussjobs::query::{run_with_style, TableStyle};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::params;
+
+mod synthetic;
+use synthetic::{now, ts, Job, Writer};
 
 const JOBS: usize = 1_000_000;
 const INSTANCES: usize = 5_000;
@@ -54,29 +55,10 @@ const JOB_NAMES: [&str; 30] = [
     "RESET_PASSWORD",
 ];
 
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
-}
-
-fn ts(t: i64) -> String {
-    gaussjobs::time::to_store(DateTime::from_timestamp(t, 0).unwrap())
-}
-
-fn status(rng: &mut SmallRng) -> &'static str {
-    match rng.gen_range(0..100) {
-        0..=79 => "Completed",
-        80..=87 => "Failed",
-        88..=91 => "Canceled",
-        92..=94 => "Running",
-        95..=97 => "Pending",
-        _ => "Unauthorized",
-    }
-}
-
 fn build(path: &Path) -> anyhow::Result<()> {
     let store = gaussjobs::store::Store::open(path)?;
     let conn = store.connection();
-    conn.execute_batch("BEGIN")?;
+    let mut writer = Writer::begin(conn)?;
     let projects = [
         "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
         "f9e8d7c6b5a4938271605f4e3d2c1b0a",
@@ -84,105 +66,54 @@ fn build(path: &Path) -> anyhow::Result<()> {
     let mut rng = SmallRng::seed_from_u64(5);
     let end = now().timestamp();
     let span = 2 * 365 * 86_400;
-    {
-        let mut job = conn.prepare(
-            "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
-                job_name, job_status, datastore_type, create_time, start_time, end_time,
-                target_config, raw, content_hash, version, first_seen_at, last_seen_at,
-                last_run_id, version_observed_at, version_run_id, version_changed)
-             VALUES (?1, ?2, ?3, ?4, 'normal', ?5, ?6, 'gaussdb-mysql', ?7, ?8, ?9, ?10, ?11,
-                ?12, ?13, ?14, ?14, 1, ?15, 1, ?16)",
-        )?;
-        // A job's first version, when a second one superseded it.
-        let mut superseded = conn.prepare(
-            "INSERT INTO superseded_versions (job_id, version, observed_at, run_id, changed, project_id,
-                instance_id, instance_name, instance_status, job_name, job_status,
-                datastore_type, create_time, start_time, end_time, target_config, raw)
-             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, 'normal', ?8, ?9, 'gaussdb-mysql', ?10, ?11,
-                ?12, ?13, ?14)",
-        )?;
-        for i in 0..JOBS {
-            let job_id = format!(
-                "{:032x}",
-                (i as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0xabc
-            );
-            // A few instances are busy, most are quiet.
-            let inst = if rng.gen_bool(0.2) {
-                rng.gen_range(0..50)
-            } else {
-                rng.gen_range(0..INSTANCES)
-            };
-            let instance_id = format!("{inst:04x}c0ffee1234567890abcdef12in07");
-            let instance_name = format!("db-{inst:04}");
-            let project = projects[inst % 2];
-            let name = JOB_NAMES[(rng.gen_range(0..30) * rng.gen_range(1..31)) / 30];
-            let status = status(&mut rng);
-            let create = end - rng.gen_range(0..span);
-            let start = create + rng.gen_range(0..600);
-            let run = (rng.gen_range(30f64..7200.0) * rng.gen_range(0.1f64..1.0)) as i64;
-            let (start_time, end_time) = match status {
-                "Pending" | "Unauthorized" => (None, None),
-                "Running" => (Some(ts(start)), None),
-                _ => (Some(ts(start)), Some(ts(start + run))),
-            };
-            let target = format!(
-                r#"{{"flavor_ref":"gaussdb.mysql.{}xlarge.x86.4"}}"#,
-                inst % 4
-            );
-            let raw = format!(
-                r#"{{"job_id":"{job_id}","instance_id":"{instance_id}","instance_name":"{instance_name}","instance_status":"normal","project_id":"{project}","job_name":"{name}","job_status":"{status}","datastore_type":"gaussdb-mysql","create_time":"{}","target_config":{target}}}"#,
-                ts(create)
-            );
-            let two = status != "Pending" && rng.gen_bool(0.2);
-            let seen = create + 60;
-            let hash = format!("{:016x}", rng.gen::<u64>());
-            job.execute(params![
-                job_id,
-                project,
-                instance_id,
-                instance_name,
-                name,
-                status,
-                ts(create),
-                start_time,
-                end_time,
-                target,
-                raw,
-                hash,
-                if two { 2 } else { 1 },
-                ts(seen),
-                ts(if two { seen + 600 + run } else { seen }),
-                two.then_some(r#"["job_status","start_time","end_time"]"#),
-            ])?;
-            if two {
-                superseded.execute(params![
-                    job_id,
-                    1,
-                    ts(seen),
-                    None::<String>,
-                    project,
-                    instance_id,
-                    instance_name,
-                    name,
-                    "Pending",
-                    ts(create),
-                    None::<String>,
-                    None::<String>,
-                    target,
-                    raw,
-                ])?;
-            }
-        }
+    for i in 0..JOBS {
+        let job_id = synthetic::job_id(i);
+        // A few instances are busy, most are quiet.
+        let inst = if rng.gen_bool(0.2) {
+            rng.gen_range(0..50)
+        } else {
+            rng.gen_range(0..INSTANCES)
+        };
+        let (instance_id, instance_name) = synthetic::instance(inst);
+        let project = projects[inst % 2];
+        let name = JOB_NAMES[(rng.gen_range(0..30) * rng.gen_range(1..31)) / 30];
+        let status = synthetic::status(&mut rng);
+        let create = end - rng.gen_range(0..span);
+        let start = create + rng.gen_range(0..600);
+        let run = (rng.gen_range(30f64..7200.0) * rng.gen_range(0.1f64..1.0)) as i64;
+        let (start_time, end_time) = match status {
+            "Pending" | "Unauthorized" => (None, None),
+            "Running" => (Some(ts(start)), None),
+            _ => (Some(ts(start)), Some(ts(start + run))),
+        };
+        let target = format!(
+            r#"{{"flavor_ref":"gaussdb.mysql.{}xlarge.x86.4"}}"#,
+            inst % 4
+        );
+        let raw = format!(
+            r#"{{"job_id":"{job_id}","instance_id":"{instance_id}","instance_name":"{instance_name}","instance_status":"normal","project_id":"{project}","job_name":"{name}","job_status":"{status}","datastore_type":"gaussdb-mysql","create_time":"{}","target_config":{target}}}"#,
+            ts(create)
+        );
+        let two = status != "Pending" && rng.gen_bool(0.2);
+        writer.insert(&Job {
+            job_id: &job_id,
+            project,
+            instance_id: &instance_id,
+            instance_name: &instance_name,
+            name,
+            status,
+            create,
+            start_time,
+            end_time,
+            target: &target,
+            raw: &raw,
+            hash: format!("{:016x}", rng.gen::<u64>()),
+            two,
+            seen: create + 60,
+            run,
+        })?;
     }
-    // The store's writer records each instance's names as it archives jobs.
-    conn.execute_batch(
-        "INSERT OR IGNORE INTO instance_names (instance_name, instance_id)
-         SELECT DISTINCT instance_name, instance_id FROM jobs
-         WHERE instance_name IS NOT NULL AND instance_id IS NOT NULL",
-    )?;
-    // No ANALYZE: synced archives have none, and the plans should be the ones users get.
-    conn.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);")?;
-    Ok(())
+    writer.finish(conn)
 }
 
 fn time_query(db: &Path, args: &[&str]) -> anyhow::Result<(Vec<Duration>, usize)> {

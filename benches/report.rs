@@ -10,12 +10,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
 use gaussjobs::query::{DisplayTz, Filter};
 use gaussjobs::report::{run, ReportRequest};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::params;
+
+mod synthetic;
+use synthetic::{now, ts, Job, Writer};
 
 const JOBS: usize = 100_000;
 const INSTANCES: usize = 400;
@@ -36,111 +37,53 @@ const JOB_NAMES: [&str; 12] = [
     "MINOR_VERSION_UPGRADE",
 ];
 
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
-}
-
-fn ts(t: i64) -> String {
-    gaussjobs::time::to_store(DateTime::from_timestamp(t, 0).unwrap())
-}
-
-fn status(rng: &mut SmallRng) -> &'static str {
-    match rng.gen_range(0..100) {
-        0..=79 => "Completed",
-        80..=87 => "Failed",
-        88..=91 => "Canceled",
-        92..=94 => "Running",
-        95..=97 => "Pending",
-        _ => "Unauthorized",
-    }
-}
-
 fn build(path: &Path) -> anyhow::Result<()> {
     let store = gaussjobs::store::Store::open(path)?;
     let conn = store.connection();
-    conn.execute_batch("BEGIN")?;
+    let mut writer = Writer::begin(conn)?;
     let project = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
     let mut rng = SmallRng::seed_from_u64(16);
     let end = now().timestamp();
     let span = 365 * 86_400;
-    {
-        let mut job = conn.prepare(
-            "INSERT INTO jobs (job_id, project_id, instance_id, instance_name, instance_status,
-                job_name, job_status, datastore_type, create_time, start_time, end_time,
-                target_config, raw, content_hash, version, first_seen_at, last_seen_at,
-                last_run_id, version_observed_at, version_run_id, version_changed)
-             VALUES (?1, ?2, ?3, ?4, 'normal', ?5, ?6, 'gaussdb-mysql', ?7, ?8, ?9, '{}', ?10,
-                ?11, ?12, ?13, ?13, 1, ?14, 1, ?15)",
-        )?;
-        let mut superseded = conn.prepare(
-            "INSERT INTO superseded_versions (job_id, version, observed_at, run_id, changed,
-                project_id, instance_id, instance_name, instance_status, job_name, job_status,
-                datastore_type, create_time, start_time, end_time, target_config, raw)
-             VALUES (?1, 1, ?2, 1, NULL, ?3, ?4, ?5, 'normal', ?6, 'Pending', 'gaussdb-mysql',
-                ?7, NULL, NULL, '{}', ?8)",
-        )?;
-        for i in 0..JOBS {
-            let job_id = format!(
-                "{:032x}",
-                (i as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0xabc
-            );
-            let inst = if rng.gen_bool(0.3) {
-                rng.gen_range(0..8)
-            } else {
-                rng.gen_range(0..INSTANCES)
-            };
-            let instance_id = format!("{inst:04x}c0ffee1234567890abcdef12in07");
-            let instance_name = format!("db-{inst:04}");
-            let name = JOB_NAMES[rng.gen_range(0..JOB_NAMES.len())];
-            let status = status(&mut rng);
-            let create = end - rng.gen_range(0..span);
-            let start = create + rng.gen_range(0..600);
-            let run = rng.gen_range(30..7200);
-            let (start_time, end_time) = match status {
-                "Pending" | "Unauthorized" => (None, None),
-                "Running" => (Some(ts(start)), None),
-                _ => (Some(ts(start)), Some(ts(start + run))),
-            };
-            let raw = format!(r#"{{"job_id":"{job_id}","job_status":"{status}"}}"#);
-            let two = status != "Pending" && rng.gen_bool(0.2);
-            let seen = create + 60;
-            job.execute(params![
-                job_id,
-                project,
-                instance_id,
-                instance_name,
-                name,
-                status,
-                ts(create),
-                start_time,
-                end_time,
-                raw,
-                format!("{:016x}", rng.gen::<u64>()),
-                if two { 2 } else { 1 },
-                ts(seen),
-                ts(if two { seen + 600 + run } else { seen }),
-                two.then_some(r#"["job_status","start_time","end_time"]"#),
-            ])?;
-            if two {
-                superseded.execute(params![
-                    job_id,
-                    ts(seen),
-                    project,
-                    instance_id,
-                    instance_name,
-                    name,
-                    ts(create),
-                    raw
-                ])?;
-            }
-        }
+    for i in 0..JOBS {
+        let job_id = synthetic::job_id(i);
+        let inst = if rng.gen_bool(0.3) {
+            rng.gen_range(0..8)
+        } else {
+            rng.gen_range(0..INSTANCES)
+        };
+        let (instance_id, instance_name) = synthetic::instance(inst);
+        let name = JOB_NAMES[rng.gen_range(0..JOB_NAMES.len())];
+        let status = synthetic::status(&mut rng);
+        let create = end - rng.gen_range(0..span);
+        let start = create + rng.gen_range(0..600);
+        let run = rng.gen_range(30..7200);
+        let (start_time, end_time) = match status {
+            "Pending" | "Unauthorized" => (None, None),
+            "Running" => (Some(ts(start)), None),
+            _ => (Some(ts(start)), Some(ts(start + run))),
+        };
+        let raw = format!(r#"{{"job_id":"{job_id}","job_status":"{status}"}}"#);
+        let two = status != "Pending" && rng.gen_bool(0.2);
+        writer.insert(&Job {
+            job_id: &job_id,
+            project,
+            instance_id: &instance_id,
+            instance_name: &instance_name,
+            name,
+            status,
+            create,
+            start_time,
+            end_time,
+            target: "{}",
+            raw: &raw,
+            hash: format!("{:016x}", rng.gen::<u64>()),
+            two,
+            seen: create + 60,
+            run,
+        })?;
     }
-    conn.execute_batch(
-        "INSERT OR IGNORE INTO instance_names (instance_name, instance_id)
-         SELECT DISTINCT instance_name, instance_id FROM jobs;
-         COMMIT; PRAGMA wal_checkpoint(TRUNCATE);",
-    )?;
-    Ok(())
+    writer.finish(conn)
 }
 
 fn main() -> anyhow::Result<()> {
