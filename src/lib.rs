@@ -10,6 +10,7 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod exit;
+pub mod output_file;
 pub mod query;
 pub mod redact;
 pub mod report;

@@ -172,35 +172,12 @@ fn report(
     now: DateTime<Utc>,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    use anyhow::Context;
     if out == Path::new("-") {
         let stdout = std::io::stdout();
         crate::report::run(db, request, now, &mut stdout.lock())?;
         return Ok(());
     }
-    let mut partial = out.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = std::path::PathBuf::from(partial);
-    let written = (|| {
-        let file = std::fs::File::create(&partial)
-            .with_context(|| format!("cannot write {}", partial.display()))?;
-        let mut writer = std::io::BufWriter::new(file);
-        let written = crate::report::run(db, request, now, &mut writer)?;
-        writer
-            .into_inner()
-            .map_err(|e| e.into_error())?
-            .sync_all()?;
-        std::fs::rename(&partial, out)
-            .with_context(|| format!("cannot write {}", out.display()))?;
-        anyhow::Ok(written)
-    })();
-    let written = match written {
-        Ok(w) => w,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e);
-        }
-    };
+    let written = crate::output_file::replace(out, |w| crate::report::run(db, request, now, w))?;
     if !quiet {
         eprintln!(
             "wrote {}: {} jobs, {} KiB",

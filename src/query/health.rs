@@ -212,26 +212,11 @@ pub fn metrics_text(conn: &Connection, now: DateTime<Utc>) -> anyhow::Result<Str
     Ok(text)
 }
 
-/// Writes the metrics of the archive at `db` to `path` atomically: a temp file beside it,
-/// flushed, then renamed over it.
+/// Writes the metrics of the archive at `db` to `path` atomically (see `output_file`).
 pub fn write_metrics(db: &Path, path: &Path, now: DateTime<Utc>) -> anyhow::Result<()> {
     use anyhow::Context;
     let conn = open_read_only(db)?;
     let text = metrics_text(&conn, now)?;
-    // The temp file sits beside the target, so the rename never crosses file systems;
-    // its name is the process's, so two writers never share one.
-    let mut temp_name = path.as_os_str().to_owned();
-    temp_name.push(format!(".tmp.{}", std::process::id()));
-    let temp = std::path::PathBuf::from(temp_name);
-    let written = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("cannot write the metrics file {}", path.display()));
-    }
-    Ok(())
+    crate::output_file::replace(path, |out| Ok(out.write_all(text.as_bytes())?))
+        .with_context(|| format!("cannot write the metrics file {}", path.display()))
 }

@@ -618,22 +618,21 @@ fn a_real_browser_renders_the_report_to_png_and_pdf_without_complaint() {
         "the check sees console errors"
     );
 
+    // The report renders with success and not a line on the console.
+    let render_cleanly = |flags: &[&str]| {
+        let out = chromium(dir, &browser, flags, &page);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(console_lines(&out.stderr), Vec::<String>::new());
+    };
     let png_path = dir.join("report.png");
-    let out = chromium(
-        dir,
-        &browser,
-        &[
-            "--window-size=1280,2000",
-            &format!("--screenshot={}", png_path.display()),
-        ],
-        &page,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(console_lines(&out.stderr), Vec::<String>::new());
+    render_cleanly(&[
+        "--window-size=1280,2000",
+        &format!("--screenshot={}", png_path.display()),
+    ]);
     let (share, colours) = ink(&png_path);
     assert!(
         share > 0.03,
@@ -642,21 +641,10 @@ fn a_real_browser_renders_the_report_to_png_and_pdf_without_complaint() {
     assert!(colours > 50, "the screenshot has {colours} colours only");
 
     let pdf = dir.join("report.pdf");
-    let out = chromium(
-        dir,
-        &browser,
-        &[
-            "--no-pdf-header-footer",
-            &format!("--print-to-pdf={}", pdf.display()),
-        ],
-        &page,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(console_lines(&out.stderr), Vec::<String>::new());
+    render_cleanly(&[
+        "--no-pdf-header-footer",
+        &format!("--print-to-pdf={}", pdf.display()),
+    ]);
     assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
     let text = fresh_std_command(&pdftotext, dir)
         .arg(&pdf)
