@@ -8,7 +8,7 @@ use chrono::Duration;
 use gaussjobs::simulate::{Fault, JobIdForm, SimConfig, SimJob};
 use serde_json::Value;
 
-use crate::support::{now, World};
+use crate::support::{now, served_ids, World};
 
 fn stderr(out: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&out.get_output().stderr).to_string()
@@ -39,15 +39,6 @@ fn archived_ids(world: &World) -> HashSet<String> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
-}
-
-fn sim_ids(world: &World) -> HashSet<String> {
-    world
-        .sim
-        .jobs()
-        .iter()
-        .map(|j| j["job_id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// The newest run's ledger row: (windows_planned, windows_completed, requests, jobs_new,
@@ -134,7 +125,7 @@ fn objects_without_a_usable_job_id_are_kept_aside_and_their_windows_covered() {
     assert_eq!(p["windows_planned"], p["windows_completed"]);
 
     // Every other job is archived; the four are kept aside exactly as they were sent.
-    let mut expected = sim_ids(&world);
+    let mut expected = served_ids(&world);
     for (id, _, _) in spoilt {
         expected.remove(id);
     }
@@ -210,7 +201,7 @@ fn honest_requests(world: &World, args: &[&str]) -> usize {
 /// Every job is archived, the scope is covered whole, and the ledger and `status` show the
 /// anomaly.
 fn assert_complete_with_anomaly(world: &World) {
-    assert_eq!(archived_ids(world), sim_ids(world));
+    assert_eq!(archived_ids(world), served_ids(world));
     let (planned, completed, requests, new, outcome, _, anomalies) = last_run(world);
     assert_eq!((outcome.as_str(), new), ("ok", 3_000));
     assert_eq!(completed, planned);

@@ -9,7 +9,7 @@ use gaussjobs::simulate::{Fault, SimConfig, SimJob, DEFAULT_PROJECT_ID, DEFAULT_
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
-use crate::support::{bin, fresh_std_command, holds_lock, now, wait_until, World};
+use crate::support::{bin, fresh_std_command, holds_lock, now, served_ids, wait_until, World};
 
 fn archived_ids(world: &World) -> std::collections::HashSet<String> {
     let conn = world.conn();
@@ -229,16 +229,6 @@ fn a_window_that_keeps_failing_leaves_a_gap_the_next_run_fills_exactly() {
     let status = status_json(&world);
     assert_eq!(status[0]["gaps"].as_array().unwrap().len(), 0, "{status}");
     assert_eq!(status[0]["last_run_outcome"], "ok");
-}
-
-/// The ids of every job the simulator serves now.
-fn served_ids(world: &World) -> std::collections::HashSet<String> {
-    world
-        .sim
-        .jobs()
-        .iter()
-        .map(|j| j["job_id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]

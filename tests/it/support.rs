@@ -243,3 +243,13 @@ pub fn text_of(out: &assert_cmd::assert::Assert) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// The ids of every job the simulator serves now.
+pub fn served_ids(world: &World) -> std::collections::HashSet<String> {
+    world
+        .sim
+        .jobs()
+        .iter()
+        .map(|j| j["job_id"].as_str().unwrap().to_string())
+        .collect()
+}
