@@ -119,3 +119,23 @@ fn the_bar_budget_bounds_the_file_whatever_the_job_count() {
     // 100 times the jobs, about the same file: the busy lane's slices, not its jobs.
     assert!(large < small * 2, "{small} -> {large} bytes");
 }
+
+#[test]
+fn a_finished_job_with_one_time_is_a_mark_and_one_without_times_is_left_out() {
+    let now = at("2026-01-01T00:00:00Z");
+    let mut data = data(0, 3);
+    let completed = |job: &mut Job| {
+        job.status = Some(JobStatus::Completed);
+        job.status_text = Some("Completed".into());
+        job.start = None;
+        job.end = None;
+    };
+    completed(&mut data.jobs[0]);
+    completed(&mut data.jobs[1]);
+    data.jobs[1].create = None;
+    let doc = Html::parse_document(&page::render(&request(), &data, now));
+    assert_eq!(count(&doc, "path.mark[data-job=job-0]"), 1);
+    assert_eq!(count(&doc, "[data-job=job-0]"), 1, "a mark, not a bar too");
+    assert_eq!(count(&doc, "g.lane [data-job=job-1]"), 0);
+    assert_eq!(count(&doc, "g.lane [data-job=job-2]"), 1);
+}
