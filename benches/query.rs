@@ -16,44 +16,11 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 mod synthetic;
-use synthetic::{now, ts, Job, Writer};
+use synthetic::{now, Job, Writer, JOB_NAMES};
 
 const JOBS: usize = 1_000_000;
 const INSTANCES: usize = 5_000;
 const RUNS: usize = 7;
-
-const JOB_NAMES: [&str; 30] = [
-    "RESIZE_FLAVOR",
-    "UPGRADE_DATABASE",
-    "REBOOT_INSTANCE",
-    "ADD_NODES",
-    "DELETE_NODES",
-    "MODIFY_PORT",
-    "MODIFY_SECURITY_GROUP",
-    "BACKUP_INSTANCE",
-    "RESTORE_INSTANCE",
-    "MODIFY_PARAMETERS",
-    "SWITCHOVER",
-    "ENLARGE_VOLUME",
-    "MODIFY_BACKUP_POLICY",
-    "CREATE_PROXY",
-    "DELETE_PROXY",
-    "RESIZE_PROXY",
-    "ENABLE_SSL",
-    "DISABLE_SSL",
-    "BIND_EIP",
-    "UNBIND_EIP",
-    "MODIFY_NAME",
-    "MODIFY_DESCRIPTION",
-    "CHANGE_CHARGE_MODE",
-    "APPLY_TEMPLATE",
-    "MINOR_VERSION_UPGRADE",
-    "ENABLE_AUDIT_LOG",
-    "DISABLE_AUDIT_LOG",
-    "CREATE_HTAP",
-    "MODIFY_MAINTENANCE_WINDOW",
-    "RESET_PASSWORD",
-];
 
 fn build(path: &Path) -> anyhow::Result<()> {
     let store = gaussjobs::store::Store::open(path)?;
@@ -81,18 +48,14 @@ fn build(path: &Path) -> anyhow::Result<()> {
         let create = end - rng.gen_range(0..span);
         let start = create + rng.gen_range(0..600);
         let run = (rng.gen_range(30f64..7200.0) * rng.gen_range(0.1f64..1.0)) as i64;
-        let (start_time, end_time) = match status {
-            "Pending" | "Unauthorized" => (None, None),
-            "Running" => (Some(ts(start)), None),
-            _ => (Some(ts(start)), Some(ts(start + run))),
-        };
+        let (start_time, end_time) = synthetic::times(status, start, run);
         let target = format!(
             r#"{{"flavor_ref":"gaussdb.mysql.{}xlarge.x86.4"}}"#,
             inst % 4
         );
         let raw = format!(
             r#"{{"job_id":"{job_id}","instance_id":"{instance_id}","instance_name":"{instance_name}","instance_status":"normal","project_id":"{project}","job_name":"{name}","job_status":"{status}","datastore_type":"gaussdb-mysql","create_time":"{}","target_config":{target}}}"#,
-            ts(create)
+            synthetic::ts(create)
         );
         let two = status != "Pending" && rng.gen_bool(0.2);
         writer.insert(&Job {

@@ -16,26 +16,11 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 mod synthetic;
-use synthetic::{now, ts, Job, Writer};
+use synthetic::{now, Job, Writer, JOB_NAMES};
 
 const JOBS: usize = 100_000;
 const INSTANCES: usize = 400;
 const RUNS: usize = 5;
-
-const JOB_NAMES: [&str; 12] = [
-    "RESIZE_FLAVOR",
-    "UPGRADE_DATABASE",
-    "REBOOT_INSTANCE",
-    "ADD_NODES",
-    "DELETE_NODES",
-    "MODIFY_PORT",
-    "BACKUP_INSTANCE",
-    "RESTORE_INSTANCE",
-    "MODIFY_PARAMETERS",
-    "SWITCHOVER",
-    "ENLARGE_VOLUME",
-    "MINOR_VERSION_UPGRADE",
-];
 
 fn build(path: &Path) -> anyhow::Result<()> {
     let store = gaussjobs::store::Store::open(path)?;
@@ -53,16 +38,13 @@ fn build(path: &Path) -> anyhow::Result<()> {
             rng.gen_range(0..INSTANCES)
         };
         let (instance_id, instance_name) = synthetic::instance(inst);
-        let name = JOB_NAMES[rng.gen_range(0..JOB_NAMES.len())];
+        // Twelve job types: the first twelve of the shared list.
+        let name = JOB_NAMES[rng.gen_range(0..12)];
         let status = synthetic::status(&mut rng);
         let create = end - rng.gen_range(0..span);
         let start = create + rng.gen_range(0..600);
         let run = rng.gen_range(30..7200);
-        let (start_time, end_time) = match status {
-            "Pending" | "Unauthorized" => (None, None),
-            "Running" => (Some(ts(start)), None),
-            _ => (Some(ts(start)), Some(ts(start + run))),
-        };
+        let (start_time, end_time) = synthetic::times(status, start, run);
         let raw = format!(r#"{{"job_id":"{job_id}","job_status":"{status}"}}"#);
         let two = status != "Pending" && rng.gen_bool(0.2);
         writer.insert(&Job {

@@ -19,6 +19,40 @@ pub fn ts(t: i64) -> String {
     gaussjobs::time::to_store(DateTime::from_timestamp(t, 0).unwrap())
 }
 
+/// Job types as the API names them; a benchmark takes as many as its tenant has.
+pub const JOB_NAMES: [&str; 30] = [
+    "RESIZE_FLAVOR",
+    "UPGRADE_DATABASE",
+    "REBOOT_INSTANCE",
+    "ADD_NODES",
+    "DELETE_NODES",
+    "MODIFY_PORT",
+    "MODIFY_SECURITY_GROUP",
+    "BACKUP_INSTANCE",
+    "RESTORE_INSTANCE",
+    "MODIFY_PARAMETERS",
+    "SWITCHOVER",
+    "ENLARGE_VOLUME",
+    "MODIFY_BACKUP_POLICY",
+    "CREATE_PROXY",
+    "DELETE_PROXY",
+    "RESIZE_PROXY",
+    "ENABLE_SSL",
+    "DISABLE_SSL",
+    "BIND_EIP",
+    "UNBIND_EIP",
+    "MODIFY_NAME",
+    "MODIFY_DESCRIPTION",
+    "CHANGE_CHARGE_MODE",
+    "APPLY_TEMPLATE",
+    "MINOR_VERSION_UPGRADE",
+    "ENABLE_AUDIT_LOG",
+    "DISABLE_AUDIT_LOG",
+    "CREATE_HTAP",
+    "MODIFY_MAINTENANCE_WINDOW",
+    "RESET_PASSWORD",
+];
+
 /// A final status, weighted as a real tenant's are: mostly Completed, some Failed.
 pub fn status(rng: &mut SmallRng) -> &'static str {
     match rng.gen_range(0..100) {
@@ -28,6 +62,16 @@ pub fn status(rng: &mut SmallRng) -> &'static str {
         92..=94 => "Running",
         95..=97 => "Pending",
         _ => "Unauthorized",
+    }
+}
+
+/// A job's start and end as the archive holds them for its status: none before it starts,
+/// no end while it runs, `run` seconds after `start` once it is final.
+pub fn times(status: &str, start: i64, run: i64) -> (Option<String>, Option<String>) {
+    match status {
+        "Pending" | "Unauthorized" => (None, None),
+        "Running" => (Some(ts(start)), None),
+        _ => (Some(ts(start)), Some(ts(start + run))),
     }
 }
 

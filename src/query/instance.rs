@@ -346,16 +346,7 @@ fn write_table(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let style = answer.style;
-    if let Some(row) = detail.summary.rows.first() {
-        let pairs: Vec<(String, Cell)> = detail
-            .summary
-            .columns
-            .iter()
-            .cloned()
-            .zip(row.iter().cloned())
-            .collect();
-        layout::write_fields(&pairs, style, out)?;
-    }
+    layout::write_record(&detail.summary, style, out)?;
 
     let mut jobs = detail.jobs.clone();
     for name in ["wait_seconds", "duration_seconds"] {

@@ -123,15 +123,7 @@ pub(crate) fn run(
 fn write_table(detail: &JobDetail, answer: &Answer, out: &mut dyn Write) -> anyhow::Result<()> {
     let style = answer.style;
     let job = layout::choose(&detail.job, &TableSpec::ALL, answer.columns, true)?;
-    if let Some(row) = job.rows.first() {
-        let pairs: Vec<(String, Cell)> = job
-            .columns
-            .iter()
-            .cloned()
-            .zip(row.iter().cloned())
-            .collect();
-        layout::write_fields(&pairs, style, out)?;
-    }
+    layout::write_record(&job, style, out)?;
 
     let history = &detail.history;
     let at = |name: &str| history.columns.iter().position(|c| c == name);

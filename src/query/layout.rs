@@ -305,6 +305,21 @@ pub fn write_fitted(
     Ok(())
 }
 
+/// Writes the first row of `rows` as [`write_fields`] lines, its column names as keys;
+/// nothing when there is no row.
+pub fn write_record(rows: &Rows, style: TableStyle, out: &mut dyn Write) -> anyhow::Result<()> {
+    let Some(row) = rows.rows.first() else {
+        return Ok(());
+    };
+    let pairs: Vec<(String, Cell)> = rows
+        .columns
+        .iter()
+        .cloned()
+        .zip(row.iter().cloned())
+        .collect();
+    write_fields(&pairs, style, out)
+}
+
 /// Writes `pairs` as `key  value` lines, keys aligned: one record (a job, an instance, a
 /// scope's status) reads down the page, not across. Free text is cut to the width with an
 /// ellipsis; identifiers and times are whole.

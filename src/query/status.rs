@@ -318,13 +318,7 @@ pub fn run(
                     writeln!(out)?;
                 }
                 let flat = flat_rows(std::slice::from_ref(s));
-                let pairs: Vec<(String, Cell)> = flat
-                    .columns
-                    .iter()
-                    .cloned()
-                    .zip(flat.rows[0].iter().cloned())
-                    .collect();
-                super::layout::write_fields(&pairs, style, out)?;
+                super::layout::write_record(&flat, style, out)?;
                 for w in &s.warnings {
                     let line = format!("warning: {}", printable(w));
                     writeln!(out, "{}", super::layout::wrap(&line, style.width, 9))?;
