@@ -769,16 +769,21 @@ fn sql_reads_with_ctes_and_pragmas_but_creates_no_files() {
 /// ten minutes after its creation, job-b seen running and then failed, job-e pending and then
 /// canceled, job-a running and then done.
 fn fixture_with_history() -> Fixture {
-    let job = |id: &str| job_then(id, |_| {});
+    history_fixture(|job| job)
+}
+
+/// The syncs of [`fixture_with_history`], each job passed through `dress` first.
+fn history_fixture(dress: fn(SimJob) -> SimJob) -> Fixture {
+    let job = |id: &str| dress(job_then(id, |_| {}));
     let unfinished = |id: &str, status: &str| {
-        job_then(id, |j| {
+        dress(job_then(id, |j| {
             j.job_status = status.into();
             j.end_time = TimeField::Absent;
-        })
+        }))
     };
     archive_by_syncs(vec![
-        ("2024-03-01T08:05:00Z", vec![job_a_running()]),
-        ("2024-03-01T09:00:00Z", vec![job_a_done()]),
+        ("2024-03-01T08:05:00Z", vec![dress(job_a_running())]),
+        ("2024-03-01T09:00:00Z", vec![dress(job_a_done())]),
         (
             "2024-03-02T09:40:00Z",
             vec![unfinished("job-b", "Running"), job("job-c")],
@@ -1598,25 +1603,7 @@ fn realistic(mut job: SimJob) -> SimJob {
 
 /// [`fixture_with_history`] with [`realistic`] ids and names.
 fn realistic_fixture() -> Fixture {
-    let job = |id: &str| realistic(job_then(id, |_| {}));
-    let unfinished = |id: &str, status: &str| {
-        realistic(job_then(id, |j| {
-            j.job_status = status.into();
-            j.end_time = TimeField::Absent;
-        }))
-    };
-    archive_by_syncs(vec![
-        ("2024-03-01T08:05:00Z", vec![realistic(job_a_running())]),
-        ("2024-03-01T09:00:00Z", vec![realistic(job_a_done())]),
-        (
-            "2024-03-02T09:40:00Z",
-            vec![unfinished("job-b", "Running"), job("job-c")],
-        ),
-        ("2024-03-03T00:10:00Z", vec![job("job-d")]),
-        ("2024-03-04T12:10:00Z", vec![unfinished("job-e", "Pending")]),
-        ("2024-03-05T06:00:00Z", vec![job("job-b"), job("job-e")]),
-        ("2024-03-06T00:00:00Z", vec![job("job-f")]),
-    ])
+    history_fixture(realistic)
 }
 
 /// The job_ids a table at `width` must show whole, from the same question in JSON.
