@@ -12,7 +12,7 @@ use gaussjobs::store::{SyncLock, SCHEMA_VERSION};
 use rusqlite::Connection;
 use serde_json::Value;
 
-use crate::support::{bin, fresh_env, fresh_std_command, gaussjobs_in, now, run_as, World};
+use crate::support::{bin_for_all, fresh_env, fresh_std_command, gaussjobs_in, now, run_as, World};
 
 /// The user a test runs a reader as when it runs as root: root writes whatever the modes say.
 const NOBODY: u32 = 65534;
@@ -129,8 +129,9 @@ fn queries_on_a_read_only_archive_in_a_read_only_directory_change_nothing() {
     let as_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
     let before = listing(&archive_dir);
 
+    let reader_bin = bin_for_all(world.dir.path());
     let run = |args: &[&str]| -> Option<std::process::Output> {
-        let mut cmd = fresh_std_command(bin(), world.dir.path());
+        let mut cmd = fresh_std_command(&reader_bin, world.dir.path());
         cmd.arg("--db").arg(&world.db).args(args);
         if as_root {
             run_as(&mut cmd, NOBODY);
@@ -199,7 +200,7 @@ fn a_reader_without_write_access_sees_what_a_running_sync_committed() {
     mode(&archive_dir, 0o555);
     mode(world.dir.path(), 0o755);
     let as_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
-    let mut cmd = fresh_std_command(bin(), world.dir.path());
+    let mut cmd = fresh_std_command(bin_for_all(world.dir.path()), world.dir.path());
     cmd.arg("--db").arg(&world.db).args([
         "query",
         "sql",

@@ -124,6 +124,17 @@ pub fn fresh_std_command(program: impl AsRef<OsStr>, dir: &Path) -> StdCommand {
     cmd
 }
 
+/// The binary at a path any user can reach: linked (or copied) into `dir`, which the test
+/// has opened to all. A checkout under a private directory (`mktemp -d` makes them 0700)
+/// would otherwise keep another user from running the binary where cargo built it.
+pub fn bin_for_all(dir: &Path) -> PathBuf {
+    let path = dir.join("gaussjobs");
+    if !path.exists() && std::fs::hard_link(bin(), &path).is_err() {
+        std::fs::copy(bin(), &path).unwrap();
+    }
+    path
+}
+
 /// Runs `cmd` as the user and group `id` (root can; others get an error from the spawn).
 pub fn run_as(cmd: &mut StdCommand, id: u32) -> &mut StdCommand {
     use std::os::unix::process::CommandExt;
