@@ -33,7 +33,10 @@ pub fn replace<T>(
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let cannot = || format!("cannot write {}", path.display());
-    let temp = builder.tempfile_in(dir).with_context(cannot)?;
+    let temp = builder
+        .tempfile_in(dir)
+        .map_err(without_temp_path)
+        .with_context(cannot)?;
     let mut writer = BufWriter::new(temp);
     let value = write(&mut writer)?;
     let temp = writer
@@ -45,6 +48,17 @@ pub fn replace<T>(
         .map_err(|e| e.error)
         .with_context(cannot)?;
     Ok(value)
+}
+
+/// The cause of a failed temporary file without its made-up name: the message already names
+/// the file the user asked for, and `.r.html.w0Akfr.tmp` would only puzzle them. tempfile
+/// appends the name as ` at path "..."` and keeps no other form of the cause.
+fn without_temp_path(e: std::io::Error) -> anyhow::Error {
+    let text = e.to_string();
+    let cause = text
+        .split_once(" at path \"")
+        .map_or(text.as_str(), |(cause, _)| cause);
+    anyhow::anyhow!(cause.to_string())
 }
 
 #[cfg(test)]
@@ -79,5 +93,18 @@ mod tests {
         replace(&path, |w| Ok(w.write_all(b"x")?)).unwrap();
         let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode();
         assert_eq!(mode(&path), mode(&plain));
+    }
+
+    #[test]
+    fn a_missing_directory_is_said_without_the_temporary_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing").join("r.html");
+        let e = replace(&path, |w| Ok(w.write_all(b"x")?)).unwrap_err();
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("cannot write") && text.contains("r.html"),
+            "{text}"
+        );
+        assert!(!text.contains(".r.html."), "{text}");
     }
 }
