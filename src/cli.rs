@@ -550,21 +550,24 @@ pub struct DemoArgs {
 mod examples {
     pub const TOP: &str = "\
 Examples:
-  gaussjobs demo                                    try it against a simulated API
+  gaussjobs demo                       # try it against a simulated API
   GAUSSJOBS_TOKEN=... gaussjobs sync --region cn-north-4 \\
       --project-id 0123456789abcdef0123456789abcdef --since 30d
   gaussjobs query jobs --status Failed --since 7d
-  gaussjobs status --format json                    for monitoring
-  gaussjobs completions bash > ~/.local/share/bash-completion/completions/gaussjobs";
+  gaussjobs status --format json       # for monitoring
+  gaussjobs completions bash \\
+      > ~/.local/share/bash-completion/completions/gaussjobs";
 
     pub const SYNC: &str = "\
 Examples:
   # an IAM token in a file, every 15 minutes from cron (quiet unless it fails)
   gaussjobs -q --db /var/lib/gaussjobs/jobs.db sync --region cn-north-4 \\
-      --project-id 0123456789abcdef0123456789abcdef --token-file /etc/gaussjobs/token
+      --project-id 0123456789abcdef0123456789abcdef \\
+      --token-file /etc/gaussjobs/token
 
   # AK/SK from the environment, backfilling 90 days
-  HUAWEICLOUD_SDK_AK=... HUAWEICLOUD_SDK_SK=... gaussjobs sync --region cn-north-4 \\
+  HUAWEICLOUD_SDK_AK=... HUAWEICLOUD_SDK_SK=... \\
+      gaussjobs sync --region cn-north-4 \\
       --project-id 0123456789abcdef0123456789abcdef --since 90d
 
   # every account of a config file, the outcome as JSON for monitoring
@@ -573,25 +576,26 @@ Examples:
     pub const QUERY: &str = "\
 Examples:
   gaussjobs query jobs --status Failed --since 7d
-  gaussjobs query instance orders-db --since 2024-03-01 --until 2024-04-01
+  gaussjobs query instance gauss-82a1 --since 30d
   gaussjobs query stats --by job_name,month --since 90d --format csv
-  gaussjobs query sql \"SELECT job_status, count(*) FROM jobs GROUP BY 1\" --format json";
+  gaussjobs query sql \"SELECT job_status, count(*) FROM jobs GROUP BY 1\" \\
+      --format json";
 
     pub const QUERY_JOBS: &str = "\
 Examples:
   gaussjobs query jobs --status Failed --since 7d
-  gaussjobs query jobs --open --instance orders-db
+  gaussjobs query jobs --open --instance gauss-82a1
   gaussjobs query jobs --job-name upgrade --like --order longest --limit 10";
 
     pub const QUERY_JOB: &str = "\
 Examples:
-  gaussjobs query job 56d3c1138dcf4f1da73b0170700c78d0
-  gaussjobs query job 56d3c1138dcf4f1da73b0170700c78d0 --format json";
+  gaussjobs query job demo000c1138dcf4f1da73b0170700c78d
+  gaussjobs query job demo000c1138dcf4f1da73b0170700c78d --format json";
 
     pub const QUERY_INSTANCE: &str = "\
 Examples:
-  gaussjobs query instance orders-db --since 2024-03-01 --until 2024-04-01
-  gaussjobs query instance gauss-f821 --tz +08:00 --format table";
+  gaussjobs query instance gauss-82a1 --since 30d
+  gaussjobs query instance gauss-82a1 --tz +08:00 --format table";
 
     pub const QUERY_STATS: &str = "\
 Examples:
@@ -600,21 +604,25 @@ Examples:
 
     pub const QUERY_AS_OF: &str = "\
 Examples:
-  gaussjobs query as-of 2024-03-01T12:00:00Z --status Running
-  gaussjobs query as-of 30d --open --instance orders-db";
+  gaussjobs query as-of now --status Running
+  gaussjobs query as-of now --open --instance gauss-82a1";
 
     pub const QUERY_SQL: &str = "\
 Examples:
-  gaussjobs query sql \"SELECT * FROM job_durations WHERE instance_id = ?1\" --param 3a8e...
-  gaussjobs query sql \"SELECT * FROM status_transitions WHERE instance_name = :i\" --param i=orders-db
-  gaussjobs query sql \"SELECT job_name, count(*) FROM jobs GROUP BY 1\" --format csv";
+  gaussjobs query sql \"SELECT * FROM job_durations WHERE instance_name = ?1\" \\
+      --param gauss-82a1
+  gaussjobs query sql --param i=gauss-82a1 \\
+      \"SELECT * FROM status_transitions WHERE instance_name = :i\"
+  gaussjobs query sql \"SELECT job_name, count(*) FROM jobs GROUP BY 1\" \\
+      --format csv";
 
     pub const STATUS: &str = "\
 Examples:
   gaussjobs status
-  gaussjobs --db /var/lib/gaussjobs/jobs.db status --format json   # for monitoring
-  gaussjobs status --check --max-age 2d                            # Nagios / cron check
-  gaussjobs status --metrics-file /var/lib/node_exporter/textfile/gaussjobs.prom";
+  gaussjobs --db /var/lib/gaussjobs/jobs.db status --format json  # monitoring
+  gaussjobs status --check --max-age 2d             # a Nagios or cron check
+  gaussjobs status \\
+      --metrics-file /var/lib/node_exporter/textfile/gaussjobs.prom";
 
     pub const DOCTOR: &str = "\
 Examples:
@@ -624,8 +632,8 @@ Examples:
 
     pub const REPORT: &str = "\
 Examples:
-  gaussjobs report --since 2024-03-01 --until 2024-04-01 --out march.html
-  gaussjobs report --since 7d --instance orders-db --status Failed --tz +08:00
+  gaussjobs report --since 2026-11-01 --until 2026-12-01 --out november.html
+  gaussjobs report --since 7d --instance gauss-82a1 --status Failed --tz +08:00
   gaussjobs report --since 90d --out - | gzip > report.html.gz";
 
     pub const SIMULATE: &str = "\
@@ -642,13 +650,14 @@ Examples:
 
     pub const COMPLETIONS: &str = "\
 Examples:
-  gaussjobs completions bash > ~/.local/share/bash-completion/completions/gaussjobs
+  gaussjobs completions bash \\
+      > ~/.local/share/bash-completion/completions/gaussjobs
   gaussjobs completions zsh > ~/.zfunc/_gaussjobs
   gaussjobs completions fish > ~/.config/fish/completions/gaussjobs.fish";
 
     pub const MAN: &str = "\
 Examples:
-  gaussjobs man /usr/local/share/man/man1     # gaussjobs.1, gaussjobs-sync.1, ...
+  gaussjobs man /usr/local/share/man/man1   # gaussjobs.1, gaussjobs-sync.1...
   man gaussjobs-query-jobs
   gaussjobs man | man -l -";
 }

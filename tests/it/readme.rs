@@ -1,6 +1,6 @@
-//! The README as a newcomer meets it: every query example (the table of questions, the code
-//! blocks, the SQL cookbook) runs as written on the demo archive and returns rows, and the
-//! demo's excerpt is what the demo prints.
+//! The README and the help as a newcomer meets them: every query example (the README's table
+//! of questions, its code blocks and SQL cookbook, the help's examples) runs as written on the
+//! demo archive and returns rows, and the demo's excerpt is what the demo prints.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -103,6 +103,11 @@ fn examples(text: &str) -> Vec<Vec<String>> {
             }
         }
     }
+    questions(commands)
+}
+
+/// The `gaussjobs query ...` and `gaussjobs status ...` commands among `commands`.
+fn questions(commands: Vec<Vec<String>>) -> Vec<Vec<String>> {
     commands
         .into_iter()
         .filter(|w| w.first().is_some_and(|w| w == "gaussjobs"))
@@ -111,6 +116,21 @@ fn examples(text: &str) -> Vec<Vec<String>> {
             matches!(command.map(String::as_str), Some("query" | "status"))
         })
         .collect()
+}
+
+/// The commands of the "Examples:" section of `gaussjobs <words> --help`.
+fn help_examples(words: &[&str]) -> Vec<Vec<String>> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fresh_command(dir.path())
+        .args(words)
+        .arg("--help")
+        .assert()
+        .success();
+    let help = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let (_, section) = help
+        .split_once("Examples:\n")
+        .unwrap_or_else(|| panic!("{words:?} --help has no examples:\n{help}"));
+    shell_commands(section)
 }
 
 /// Runs `words` (less `gaussjobs`, `--db X` and `--format X`) as JSON on the demo archive.
@@ -161,6 +181,39 @@ fn every_query_example_returns_rows_on_the_demo_archive() {
         let answer = run_json(dir.path(), words);
         assert!(has_rows(&answer), "{words:?} returned no rows: {answer}");
     }
+}
+
+/// The help's examples, as a newcomer copies them after `gaussjobs demo`: every question they
+/// ask has an answer there (the demo's instance and job names, times it covers).
+#[test]
+fn every_query_example_in_the_help_returns_rows_on_the_demo_archive() {
+    let (dir, _) = demo();
+    let commands: [&[&str]; 9] = [
+        &[],
+        &["query"],
+        &["query", "jobs"],
+        &["query", "job"],
+        &["query", "instance"],
+        &["query", "stats"],
+        &["query", "as-of"],
+        &["query", "sql"],
+        &["demo"],
+    ];
+    let mut ran = 0;
+    for words in commands {
+        let examples = questions(help_examples(words));
+        let wanted = words.first() == Some(&"query");
+        assert!(
+            !wanted || !examples.is_empty(),
+            "{words:?}: no query example"
+        );
+        for example in &examples {
+            let answer = run_json(dir.path(), example);
+            assert!(has_rows(&answer), "{example:?} returned no rows: {answer}");
+            ran += 1;
+        }
+    }
+    assert!(ran >= 15, "ran {ran} examples");
 }
 
 /// Statements of the sql blocks, and the `query sql` ones of the sh blocks (above).

@@ -424,15 +424,62 @@ fn every_command_has_an_examples_section() {
 }
 
 fn help(args: &[&str]) -> String {
+    help_at(100, args)
+}
+
+/// Help as a terminal `columns` wide shows it.
+fn help_at(columns: u32, args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     // Help shows env values; the fresh environment keeps the snapshot independent of the
     // caller's.
     let out = gaussjobs_in(dir.path(), &dir.path().join("a.db"))
-        .env("COLUMNS", "100")
+        .env("COLUMNS", columns.to_string())
         .args(args)
         .assert()
         .success();
     stdout(&out)
+}
+
+/// Every command's examples fit an 80-column terminal as written: none is wrapped, so each
+/// can be copied and pasted whole.
+#[test]
+fn every_example_fits_80_columns_unwrapped() {
+    let commands: [&[&str]; 16] = [
+        &[],
+        &["sync"],
+        &["query"],
+        &["query", "jobs"],
+        &["query", "job"],
+        &["query", "instance"],
+        &["query", "stats"],
+        &["query", "as-of"],
+        &["query", "sql"],
+        &["status"],
+        &["doctor"],
+        &["report"],
+        &["simulate"],
+        &["demo"],
+        &["completions"],
+        &["man"],
+    ];
+    let examples = |columns, words: &[&str]| {
+        let text = help_at(columns, &[words, &["--help"]].concat());
+        let (_, section) = text
+            .split_once("\nExamples:\n")
+            .unwrap_or_else(|| panic!("{words:?} has no examples:\n{text}"));
+        section.to_string()
+    };
+    for words in commands {
+        let narrow = examples(80, words);
+        assert_eq!(
+            narrow,
+            examples(300, words),
+            "{words:?} wraps at 80 columns"
+        );
+        for line in narrow.lines() {
+            assert!(line.chars().count() <= 80, "{words:?}: {line}");
+        }
+    }
 }
 
 #[test]
