@@ -8,7 +8,7 @@ use chrono::Duration;
 use gaussjobs::simulate::{Fault, JobIdForm, SimConfig, SimJob};
 use serde_json::Value;
 
-use crate::support::{now, served_ids, World};
+use crate::support::{now, served_ids, LastRun, World};
 
 fn stderr(out: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&out.get_output().stderr).to_string()
@@ -38,31 +38,6 @@ fn archived_ids(world: &World) -> HashSet<String> {
     stmt.query_map([], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
-        .unwrap()
-}
-
-/// The newest run's ledger row: (windows_planned, windows_completed, requests, jobs_new,
-/// outcome, error, anomalies).
-fn last_run(world: &World) -> (i64, i64, i64, i64, String, Option<String>, i64) {
-    world
-        .conn()
-        .query_row(
-            "SELECT windows_planned, windows_completed, requests, jobs_new, outcome, error,
-                    anomalies
-             FROM sync_runs ORDER BY run_id DESC LIMIT 1",
-            [],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            },
-        )
         .unwrap()
 }
 
@@ -202,11 +177,11 @@ fn honest_requests(world: &World, args: &[&str]) -> usize {
 /// anomaly.
 fn assert_complete_with_anomaly(world: &World) {
     assert_eq!(archived_ids(world), served_ids(world));
-    let (planned, completed, requests, new, outcome, _, anomalies) = last_run(world);
-    assert_eq!((outcome.as_str(), new), ("ok", 3_000));
-    assert_eq!(completed, planned);
-    assert_eq!(requests as usize, world.sim.request_count());
-    assert!(anomalies > 0);
+    let run = world.last_run();
+    assert_eq!((run.outcome.as_str(), run.new), ("ok", 3_000));
+    assert_eq!(run.completed, run.planned);
+    assert_eq!(run.requests as usize, world.sim.request_count());
+    assert!(run.anomalies > 0);
     let notes: String = world
         .conn()
         .query_row("SELECT anomaly_notes FROM sync_runs", [], |r| r.get(0))
@@ -215,7 +190,7 @@ fn assert_complete_with_anomaly(world: &World) {
     let s = status(world);
     assert_eq!(s["gaps"].as_array().unwrap().len(), 0, "{s}");
     assert!(s["covered_to"].is_string(), "{s}");
-    assert_eq!(s["anomalies"]["count"], anomalies, "{s}");
+    assert_eq!(s["anomalies"]["count"], run.anomalies, "{s}");
     assert!(
         s["anomalies"]["notes"][0]
             .as_str()
@@ -242,7 +217,7 @@ fn a_total_count_below_what_the_pages_serve_loses_no_job() {
     let out = world.sync(&args).assert().success();
     assert!(stderr(&out).contains("total_count"), "{}", stderr(&out));
     assert_complete_with_anomaly(&world);
-    let (planned, ..) = last_run(&world);
+    let planned = world.last_run().planned;
     // A full page is never the last: at most one more request per window than when the
     // count is right.
     let requests = world.sim.request_count();
@@ -334,7 +309,9 @@ fn windows_halved_after_drift_count_once_in_the_ledger_and_the_summary() {
         .sync(&["--since", "11d", "--page-size", "10"])
         .assert()
         .success();
-    let (planned, completed, ..) = last_run(&world);
+    let LastRun {
+        planned, completed, ..
+    } = world.last_run();
     assert_eq!(completed, planned, "the ledger counts planned windows");
     // Windows were split, by drift and for idle workers: more pieces were covered than planned.
     let windows_read = world
@@ -385,13 +362,18 @@ fn a_refused_token_says_nothing_was_fetched_and_counts_what_was_tried() {
         .as_str()
         .unwrap()
         .starts_with("the credential was refused; nothing was fetched"));
-    let (l_planned, l_completed, l_requests, l_new, outcome, error, _) = last_run(&world);
+    let run = world.last_run();
     assert_eq!(
-        (l_planned as u64, l_completed, l_requests as u64, l_new),
+        (
+            run.planned as u64,
+            run.completed,
+            run.requests as u64,
+            run.new
+        ),
         (planned, 0, tried, 0)
     );
-    assert_eq!(outcome, "failed");
-    assert!(error.unwrap().contains("nothing was fetched"));
+    assert_eq!(run.outcome, "failed");
+    assert!(run.error.contains("nothing was fetched"));
 }
 
 #[test]
@@ -440,8 +422,8 @@ fn a_write_failure_mid_run_reports_what_was_kept() {
         .as_str()
         .unwrap()
         .contains(&format!("({kept} jobs archived before are kept")));
-    let (_, completed, l_requests, l_new, outcome, _, _) = last_run(&world);
-    assert_eq!(outcome, "failed");
-    assert_eq!((l_new, l_requests as u64), (kept, requests));
-    assert_eq!(p["windows_completed"], completed);
+    let run = world.last_run();
+    assert_eq!(run.outcome, "failed");
+    assert_eq!((run.new, run.requests as u64), (kept, requests));
+    assert_eq!(p["windows_completed"], run.completed);
 }

@@ -9,7 +9,9 @@ use gaussjobs::simulate::{Fault, SimConfig, SimJob, DEFAULT_PROJECT_ID, DEFAULT_
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
-use crate::support::{bin, fresh_std_command, holds_lock, now, served_ids, wait_until, World};
+use crate::support::{
+    bin, fresh_std_command, holds_lock, now, served_ids, wait_until, LastRun, World,
+};
 
 fn archived_ids(world: &World) -> std::collections::HashSet<String> {
     let conn = world.conn();
@@ -660,18 +662,6 @@ fn world_with_a_hung_window() -> (World, DateTime<Utc>) {
     (world, hung)
 }
 
-/// The newest run's outcome and error.
-fn last_run(world: &World) -> (String, String) {
-    world
-        .conn()
-        .query_row(
-            "SELECT outcome, coalesce(error, '') FROM sync_runs ORDER BY run_id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap()
-}
-
 #[test]
 fn max_time_stops_a_run_that_a_server_holds_and_keeps_what_it_fetched() {
     let (world, _) = world_with_a_hung_window();
@@ -687,7 +677,7 @@ fn max_time_stops_a_run_that_a_server_holds_and_keeps_what_it_fetched() {
         "{stderr}"
     );
     assert!(stderr.contains("hint: the next sync continues"), "{stderr}");
-    let (outcome, error) = last_run(&world);
+    let LastRun { outcome, error, .. } = world.last_run();
     assert_eq!(outcome, "failed");
     assert!(error.starts_with("stopped at --max-time 3s"), "{error}");
     let kept = world.count("SELECT count(*) FROM jobs");
@@ -761,7 +751,7 @@ fn sigterm_and_sigint_end_a_run_with_143_and_130_and_mark_it_interrupted() {
             stderr.starts_with(&format!("error: interrupted by {name}: kept ")),
             "{stderr}"
         );
-        let (outcome, error) = last_run(&world);
+        let LastRun { outcome, error, .. } = world.last_run();
         assert_eq!(outcome, "interrupted");
         assert!(
             error.starts_with(&format!("interrupted by {name}")),

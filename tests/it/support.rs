@@ -69,6 +69,41 @@ impl World {
     pub fn count(&self, sql: &str) -> i64 {
         self.conn().query_row(sql, [], |r| r.get(0)).unwrap()
     }
+
+    /// The newest run's ledger row.
+    pub fn last_run(&self) -> LastRun {
+        self.conn()
+            .query_row(
+                "SELECT windows_planned, windows_completed, requests, jobs_new, outcome,
+                        coalesce(error, ''), anomalies
+                 FROM sync_runs ORDER BY run_id DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(LastRun {
+                        planned: r.get(0)?,
+                        completed: r.get(1)?,
+                        requests: r.get(2)?,
+                        new: r.get(3)?,
+                        outcome: r.get(4)?,
+                        error: r.get(5)?,
+                        anomalies: r.get(6)?,
+                    })
+                },
+            )
+            .unwrap()
+    }
+}
+
+/// What `sync_runs` says of a run (the error empty when there was none).
+#[derive(Debug)]
+pub struct LastRun {
+    pub planned: i64,
+    pub completed: i64,
+    pub requests: i64,
+    pub new: i64,
+    pub outcome: String,
+    pub error: String,
+    pub anomalies: i64,
 }
 
 /// The variables every run of the binary gets, and the only ones: the caller's `PATH`, a
