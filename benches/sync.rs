@@ -438,7 +438,11 @@ fn bench_throttled(jobs: usize, latency_ms: u64) {
         verdict(run.code == 0 && archived == jobs as u64)
     );
     println!(
-        "requests        {requests}, of them {throttled} answered 429; the rate was halved {halvings} times"
+        "requests        {requests}, of them {throttled} answered 429; the rate was halved {}",
+        match halvings {
+            1 => "once".to_string(),
+            n => format!("{n} times"),
+        }
     );
     println!(
         "wall            {wall:.2} s; floor {floor:.2} s ({} answered / {limit} per s); wall/floor {:.2}   target <= 1.5   {}",
