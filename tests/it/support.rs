@@ -299,3 +299,24 @@ pub fn served_ids(world: &World) -> std::collections::HashSet<String> {
         .map(|j| j["job_id"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// Every command of the binary as the words that name it (`[]` for `gaussjobs` itself,
+/// `["query", "jobs"]`, ...), clap's own `help` left out: tests of every command's help walk
+/// this, so a new command is covered without being listed.
+pub fn command_paths() -> Vec<Vec<String>> {
+    fn walk(cmd: &clap::Command, path: &[String], out: &mut Vec<Vec<String>>) {
+        out.push(path.to_vec());
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let mut words = path.to_vec();
+            words.push(sub.get_name().to_string());
+            walk(sub, &words, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &<gaussjobs::cli::Cli as clap::CommandFactory>::command(),
+        &[],
+        &mut out,
+    );
+    out
+}

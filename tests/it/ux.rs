@@ -10,7 +10,9 @@ use gaussjobs::simulate::{SimAkSk, SimConfig, DEFAULT_PROJECT_ID, DEFAULT_TOKEN}
 use gaussjobs::store::SyncLock;
 use serde_json::Value;
 
-use crate::support::{bin, fresh_std_command, gaussjobs_in, now, required_tool, World};
+use crate::support::{
+    bin, command_paths, fresh_std_command, gaussjobs_in, now, required_tool, World,
+};
 
 const AK: &str = "HPUAK7UXTEST00000042";
 const SK: &str = "sk-Ux+Secret/Key=77d0c9e1";
@@ -444,32 +446,18 @@ fn help_at(columns: u32, args: &[&str]) -> String {
 /// can be copied and pasted whole.
 #[test]
 fn every_example_fits_80_columns_unwrapped() {
-    let commands: [&[&str]; 16] = [
-        &[],
-        &["sync"],
-        &["query"],
-        &["query", "jobs"],
-        &["query", "job"],
-        &["query", "instance"],
-        &["query", "stats"],
-        &["query", "as-of"],
-        &["query", "sql"],
-        &["status"],
-        &["doctor"],
-        &["report"],
-        &["simulate"],
-        &["demo"],
-        &["completions"],
-        &["man"],
-    ];
-    let examples = |columns, words: &[&str]| {
-        let text = help_at(columns, &[words, &["--help"]].concat());
+    let commands = command_paths();
+    assert!(commands.len() >= 16, "{commands:?}");
+    let examples = |columns, words: &[String]| {
+        let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+        args.push("--help");
+        let text = help_at(columns, &args);
         let (_, section) = text
             .split_once("\nExamples:\n")
             .unwrap_or_else(|| panic!("{words:?} has no examples:\n{text}"));
         section.to_string()
     };
-    for words in commands {
+    for words in &commands {
         let narrow = examples(80, words);
         assert_eq!(
             narrow,
