@@ -118,12 +118,11 @@ impl Client {
             endpoint: config.endpoint.to_string(),
             detail,
         };
-        let http = transport::client_builder(&config.network)
-            .map_err(invalid)?
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .build()
-            .map_err(|e| invalid(e.to_string()))?;
+        let http = transport::build_client(&config.network, |b| {
+            b.timeout(config.timeout)
+                .connect_timeout(config.connect_timeout)
+        })
+        .map_err(invalid)?;
         Ok(Client {
             http,
             urls,

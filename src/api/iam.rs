@@ -88,19 +88,17 @@ struct TokenInfo {
 }
 
 impl IamSession {
-    pub fn new(login: IamLogin) -> IamSession {
-        // A proxy URL that cannot be used was refused when the options were read.
-        let http = transport::client_builder(&login.network)
-            .unwrap_or_default()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
-        IamSession {
+    /// A session for `login`; an error says why no HTTP client could be made for it.
+    pub fn new(login: IamLogin) -> Result<IamSession, String> {
+        let http = transport::build_client(&login.network, |b| {
+            b.timeout(Duration::from_secs(30))
+                .connect_timeout(Duration::from_secs(10))
+        })?;
+        Ok(IamSession {
             login,
             http,
             state: tokio::sync::Mutex::new(State::default()),
-        }
+        })
     }
 
     /// The current token and its generation: the cached one if it is fresh enough, else a new

@@ -72,24 +72,23 @@ impl fmt::Debug for MetadataSession {
 impl MetadataSession {
     /// A session with the service at `endpoint`. Never through a proxy: the service is on
     /// the link itself, and a proxy would be asked for this machine's keys.
-    pub fn new(endpoint: Url, network: &Network) -> MetadataSession {
+    /// An error says why no HTTP client could be made.
+    pub fn new(endpoint: Url, network: &Network) -> Result<MetadataSession, String> {
         let direct = Network {
             extra_roots: network.extra_roots.clone(),
             proxy: None,
         };
-        let http = transport::client_builder(&direct)
-            .unwrap_or_default()
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
-        MetadataSession {
+        let http = transport::build_client(&direct, |b| {
+            b.no_proxy()
+                .connect_timeout(Duration::from_secs(2))
+                .timeout(Duration::from_secs(10))
+        })?;
+        Ok(MetadataSession {
             endpoint,
             http,
             held: tokio::sync::Mutex::new(None),
             fetched: Default::default(),
-        }
+        })
     }
 
     pub fn endpoint(&self) -> &Url {

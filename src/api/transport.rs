@@ -136,6 +136,18 @@ pub(crate) fn client_builder(network: &Network) -> Result<reqwest::ClientBuilder
     Ok(builder)
 }
 
+/// A client of [`client_builder`] with `configure`'s settings (timeouts, no proxy). When it
+/// cannot be built, the error says why and no other client stands in: reqwest's default one
+/// would leave out `--ca-bundle` and take the environment's proxy.
+pub(crate) fn build_client(
+    network: &Network,
+    configure: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+) -> Result<reqwest::Client, String> {
+    configure(client_builder(network)?)
+        .build()
+        .map_err(|e| innermost(&e))
+}
+
 /// The innermost cause of a transport error: it says what happened ("Connection refused",
 /// "invalid peer certificate: UnknownIssuer"); reqwest's own text only says a request failed.
 pub(crate) fn innermost(e: &reqwest::Error) -> String {

@@ -506,8 +506,9 @@ fn iam_credential(
     password: Secret,
     endpoint: Url,
     project_id: &str,
-) -> Credential {
-    Credential::Iam(Arc::new(IamSession::new(IamLogin {
+) -> anyhow::Result<Credential> {
+    let iam = endpoint.to_string();
+    let session = IamSession::new(IamLogin {
         endpoint,
         domain: domain.unwrap_or(user).to_string(),
         user: user.to_string(),
@@ -515,7 +516,9 @@ fn iam_credential(
         project_id: project_id.to_string(),
         cache_dir: cache_dir(source),
         network: network.clone(),
-    })))
+    })
+    .map_err(|e| anyhow::anyhow!("cannot set up the connection to IAM at {iam}: {e}"))?;
+    Ok(Credential::Iam(Arc::new(session)))
 }
 
 /// The first credential found: `--token-file`, `GAUSSJOBS_TOKEN`, `HUAWEICLOUD_SDK_AK` +
@@ -564,7 +567,7 @@ fn credential(
             password,
             endpoint,
             project_id,
-        );
+        )?;
         return Ok((c, format!("--iam-user {:?}", user.trim())));
     }
     if let Some(path) = &args.config {
@@ -658,7 +661,12 @@ fn sdk_chain(
     match probe(&endpoint) {
         Ok(()) => {
             let from = format!("the ECS/CCE metadata service at {endpoint}");
-            let session = crate::api::metadata::MetadataSession::new(endpoint, network);
+            let session = crate::api::metadata::MetadataSession::new(endpoint.clone(), network)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot set up the connection to the metadata service at {endpoint}: {e}"
+                    )
+                })?;
             Ok(Some((Credential::Metadata(Arc::new(session)), from)))
         }
         Err(why) => {
@@ -815,7 +823,7 @@ fn account_credential(
             password,
             endpoint,
             project_id,
-        )));
+        )?));
     }
     Ok(None)
 }
