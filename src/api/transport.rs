@@ -119,7 +119,7 @@ pub fn read_ca_bundle(text: &[u8]) -> Result<Vec<reqwest::Certificate>, String> 
 /// A client builder with what every client of this room shares: the user agent, redirects
 /// kept within the origin, the trusted roots and the proxy. Without `--proxy`, reqwest reads
 /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (either case) itself.
-pub(crate) fn client_builder(network: &Network) -> Result<reqwest::ClientBuilder, String> {
+fn client_builder(network: &Network) -> Result<reqwest::ClientBuilder, String> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("gaussjobs/", env!("CARGO_PKG_VERSION")))
         .redirect(redirect_policy());
